@@ -1,0 +1,290 @@
+"""The paced HTTP client every channel uses.
+
+One client per store, built from the channel's :class:`~.pacing.Pacer` and
+:class:`TokenAuth`. It waits for the allowance before each request, honours
+``Retry-After``, backs off with jitter on 429, 5xx, resets, timeouts and
+truncated bodies, refreshes tokens once on a 401, and counts every request for
+the pull's figures. A channel never sleeps or retries by itself.
+
+Status codes map to the SDK's errors in one place, :func:`raise_for_status`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from .clock import SYSTEM_CLOCK, Clock
+from .errors import (
+    AuthError,
+    PermanentChannelError,
+    RateLimited,
+    TransientChannelError,
+)
+from .pacing import LimiterRegistry, Pacer
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+MAX_RETRIES = 8
+MAX_THROTTLE_RETRIES = 60
+BASE_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 60.0
+USER_AGENT = "makersync/0.1 (Language=Python; Platform=Linux)"
+REDACTED_HEADERS = frozenset({"authorization", "x-api-key", "x-shopify-access-token", "x-amz-access-token"})
+
+
+@dataclass
+class RequestStats:
+    """Counts for the pull's figures; shared by every client of one pull."""
+
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    waited_s: float = 0.0
+    by_operation: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+
+
+def raise_for_status(response: httpx.Response, operation: str) -> None:
+    """Map a final, non-retried response to the SDK's errors."""
+    code = response.status_code
+    if code < 400:
+        return
+    detail = _error_detail(response)
+    message = f"{operation}: HTTP {code}{': ' + detail if detail else ''}"
+    if code in (401, 403):
+        raise AuthError(message)
+    if code == 429:
+        raise RateLimited(message)
+    if code >= 500:
+        raise TransientChannelError(message)
+    raise PermanentChannelError(message, status_code=code)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return response.text[:200]
+    if isinstance(body, dict):
+        for key in ("error_description", "error", "errors", "message"):
+            if key in body:
+                return json.dumps(body[key])[:300] if not isinstance(body[key], str) else body[key][:300]
+    return ""
+
+
+class TokenAuth:
+    """Credentials that sign requests and may refresh themselves.
+
+    Subclasses implement :meth:`headers` and, for refreshable tokens,
+    :meth:`fetch_tokens`. :meth:`refresh` runs one refresh at a time per
+    credential and hands the new values to ``save`` *before* they are used, so
+    a rotated refresh token is never lost (F6)."""
+
+    EXPIRES_AT_KEY = "access_token_expires_at"
+    REFRESH_MARGIN_S = 120.0
+
+    def __init__(
+        self,
+        credentials: MutableMapping[str, str],
+        save: Callable[[dict[str, str]], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.credentials = credentials
+        self._save = save or (lambda _c: None)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.refreshes = 0
+
+    def headers(self) -> dict[str, str]:
+        """The headers that authenticate one request."""
+        return {}
+
+    def can_refresh(self) -> bool:
+        """Whether these credentials can be refreshed at all."""
+        return False
+
+    def fetch_tokens(self, client: PacedClient) -> dict[str, str]:
+        """Ask the channel's token endpoint for new tokens; return the changed
+        credential values (``access_token``, maybe ``refresh_token``, and
+        ``access_token_expires_at`` as ISO 8601). Raise :class:`AuthError` when
+        the channel refuses."""
+        raise AuthError("these credentials cannot be refreshed")
+
+    def expires_at(self) -> datetime | None:
+        value = self.credentials.get(self.EXPIRES_AT_KEY)
+        return datetime.fromisoformat(value) if value else None
+
+    def needs_refresh(self) -> bool:
+        expires = self.expires_at()
+        if not self.can_refresh():
+            return False
+        if not self.credentials.get("access_token"):
+            return True
+        return expires is not None and expires - self.clock.now() < timedelta(
+            seconds=self.REFRESH_MARGIN_S
+        )
+
+    def refresh(self, client: PacedClient, stale_token: str | None = None) -> None:
+        """Refresh once; a caller who saw ``stale_token`` fail finds it already
+        replaced by another thread's refresh and returns at once."""
+        with self._lock:
+            if stale_token is not None and self.credentials.get("access_token") != stale_token:
+                return
+            new = self.fetch_tokens(client)
+            merged = {**self.credentials, **new}
+            self._save(dict(merged))
+            self.credentials.update(new)
+            self.refreshes += 1
+
+    def expiry_from(self, expires_in: Any) -> str:
+        seconds = float(expires_in or 3600)
+        return (self.clock.now() + timedelta(seconds=seconds)).isoformat()
+
+
+class PacedClient:
+    """httpx with pacing, retries, token refresh and request counting."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "",
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        pacer: Pacer | None = None,
+        auth: TokenAuth | None = None,
+        stats: RequestStats | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = MAX_RETRIES,
+        headers: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self.pacer = pacer or Pacer(LimiterRegistry(clock))
+        self.auth = auth
+        self.stats = stats or RequestStats()
+        self.max_retries = max_retries
+        self._rng = rng or random.Random()
+        timeout = httpx.Timeout(timeout_s, connect=DEFAULT_CONNECT_TIMEOUT_S)
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"user-agent": USER_AGENT, **(headers or {})},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PacedClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def backoff_s(self, attempt: int) -> float:
+        """Full-jitter exponential backoff; its own method so tests can pin it."""
+        ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * (2**attempt))
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str = "default",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, Any] | None = None,
+        cost: float = 1.0,
+        authenticated: bool = True,
+        paced: bool = True,
+    ) -> httpx.Response:
+        """Send one logical request, retrying what is worth retrying.
+
+        Returns the final response with a status below 400. Raises
+        :class:`AuthError`, :class:`PermanentChannelError`,
+        :class:`TransientChannelError` (after ``max_retries``) or
+        :class:`RateLimited` (after an unending throttle storm)."""
+        attempts = throttles = 0
+        refreshed = False
+        while True:
+            if authenticated and self.auth is not None and self.auth.needs_refresh():
+                self.auth.refresh(self)
+            if paced:
+                self.stats.waited_s += self.pacer.acquire(operation, cost)
+            send_headers = dict(headers or {})
+            if authenticated and self.auth is not None:
+                send_headers.update(self.auth.headers())
+            self.stats.count(operation)
+            try:
+                response = self._http.request(
+                    method, url, params=params, headers=send_headers, json=json_body, data=data
+                )
+                response.read()
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                attempts += 1
+                if attempts > self.max_retries:
+                    raise TransientChannelError(f"{operation}: {type(exc).__name__} after {attempts} tries") from exc
+                self._retry_sleep(attempts)
+                continue
+            self.pacer.observe(operation, response)
+            if self.pacer.is_throttled(response):
+                throttles += 1
+                self.stats.throttled += 1
+                if throttles > MAX_THROTTLE_RETRIES:
+                    raise RateLimited(f"{operation}: still throttled after {throttles} waits")
+                wait = self.pacer.throttle_wait(operation, response)
+                self.clock.sleep(wait if wait is not None else self.backoff_s(min(throttles, 6)))
+                continue
+            if response.status_code == 401 and authenticated and self.auth is not None:
+                if not refreshed and self.auth.can_refresh():
+                    refreshed = True
+                    self.auth.refresh(self, stale_token=self.auth.credentials.get("access_token"))
+                    continue
+            if response.status_code >= 500:
+                attempts += 1
+                if attempts > self.max_retries:
+                    raise_for_status(response, operation)
+                self._retry_sleep(attempts)
+                continue
+            raise_for_status(response, operation)
+            return response
+
+    def _retry_sleep(self, attempt: int) -> None:
+        self.stats.retries += 1
+        wait = self.backoff_s(attempt)
+        self.stats.waited_s += wait
+        self.clock.sleep(wait)
+
+    def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """:meth:`request`, then parse the body as JSON. A truncated or
+        garbled body is a transient fault: the request is sent again."""
+        for attempt in range(1, self.max_retries + 2):
+            response = self.request(method, url, **kwargs)
+            try:
+                return response.json()
+            except (ValueError, UnicodeDecodeError) as exc:
+                if attempt > self.max_retries:
+                    raise TransientChannelError(
+                        f"{kwargs.get('operation', 'request')}: unreadable JSON body"
+                    ) from exc
+                self._retry_sleep(attempt)
+        raise AssertionError("unreachable")
+
+    def get_json(self, url: str, **kwargs: Any) -> Any:
+        return self.request_json("GET", url, **kwargs)
