@@ -1,0 +1,1 @@
+"""makersync daemon: config, domain rules, store, pull engine, scheduler, gRPC api."""

@@ -1,0 +1,90 @@
+"""Numbered forward migrations and the ``schema_version`` table.
+
+``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``. Migration 1
+creates every table as the models stood at version 1; a later change to a
+model needs a new migration appended here (``playhouse.migrate`` operations or
+plain SQL), never an edit of an old one. ``migrate`` runs at start-up and
+applies the pending ones, each in its own transaction with its version row.
+A database written by a newer daemon (a higher version than the code knows)
+is refused with ``SchemaTooNew`` rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import peewee as pw
+
+from makersync.daemon.store.db import Database, database_proxy
+from makersync.daemon.store.models import ALL_MODELS
+
+Migration = Callable[[Database], None]
+_MIGRATION_LOCK_KEY = 0x6D6B7379  # "mksy": the advisory lock migrations hold on PostgreSQL
+
+
+class SchemaTooNew(Exception):
+    """The database's schema is newer than this daemon's code."""
+
+
+class SchemaVersionRow(pw.Model):
+    version = pw.IntegerField(primary_key=True)
+    applied_at = pw.TextField()
+
+    class Meta:
+        database = database_proxy
+        table_name = "schema_version"
+
+
+def _m1_create_tables(db: Database) -> None:
+    db.pw.create_tables(ALL_MODELS, safe=False)
+
+
+MIGRATIONS: list[Migration] = [_m1_create_tables]
+
+
+def latest_version() -> int:
+    """The schema version this code writes."""
+    return len(MIGRATIONS)
+
+
+def current_version(db: Database) -> int:
+    """The database's schema version (0 for an empty database)."""
+    if not db.pw.table_exists(SchemaVersionRow._meta.table_name):
+        return 0
+    value = SchemaVersionRow.select(pw.fn.MAX(SchemaVersionRow.version)).scalar()
+    return int(value or 0)
+
+
+def _serialise(db: Database) -> None:
+    """Make concurrent migrators take turns (SQLite: BEGIN IMMEDIATE already does)."""
+    if not db.is_sqlite:
+        db.pw.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+
+
+def migrate(db: Database, migrations: list[Migration] | None = None) -> list[int]:
+    """Apply pending migrations; returns the versions applied (oldest first).
+
+    Safe when several daemons start at once on one database. Raises
+    SchemaTooNew when the database is newer than the code."""
+    steps = MIGRATIONS if migrations is None else migrations
+    with db.write_tx():
+        _serialise(db)
+        db.pw.create_tables([SchemaVersionRow], safe=True)
+        have = current_version(db)
+    if have > len(steps):
+        raise SchemaTooNew(
+            f"the database ({db.description}) has schema version {have}, but this "
+            f"makersyncd knows versions up to {len(steps)}; upgrade makersyncd (a newer "
+            "daemon wrote this database) or restore a matching backup"
+        )
+    applied = []
+    for version in range(have + 1, len(steps) + 1):
+        with db.write_tx():
+            _serialise(db)
+            if current_version(db) >= version:
+                continue  # another daemon applied it while we waited
+            steps[version - 1](db)
+            SchemaVersionRow.create(version=version, applied_at=datetime.now(UTC).isoformat())
+        applied.append(version)
+    return applied
