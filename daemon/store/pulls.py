@@ -30,7 +30,7 @@ def _view(row: PullRow, channel: str, with_set_aside: bool = True) -> PullView:
 
 def fetch_pull(db: Database, pull_id: int) -> PullView | None:
     row = (
-        PullRow.select(PullRow, StoreRow.channel)
+        PullRow.select(PullRow, StoreRow.id, StoreRow.channel)
         .join(StoreRow)
         .where(PullRow.id == pull_id)
         .first()
