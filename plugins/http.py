@@ -16,7 +16,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -105,12 +105,20 @@ class TokenAuth:
         self.credentials = credentials
         self._save = save or (lambda _c: None)
         self.clock = clock
-        self._lock = threading.Lock()
+        # Reentrant: a fetch_tokens that wrongly signs its own request fails
+        # loudly (recursion) instead of deadlocking.
+        self._lock = threading.RLock()
         self.refreshes = 0
 
     def headers(self) -> dict[str, str]:
         """The headers that authenticate one request."""
         return {}
+
+    def sign(self) -> tuple[dict[str, str], str | None]:
+        """The headers for one request and the access token they carry, read
+        together, so a 401 names the token that was really sent."""
+        with self._lock:
+            return self.headers(), self.credentials.get("access_token")
 
     def can_refresh(self) -> bool:
         """Whether these credentials can be refreshed at all."""
@@ -124,8 +132,12 @@ class TokenAuth:
         raise AuthError("these credentials cannot be refreshed")
 
     def expires_at(self) -> datetime | None:
+        """When the access token expires (naive stored values are read as UTC)."""
         value = self.credentials.get(self.EXPIRES_AT_KEY)
-        return datetime.fromisoformat(value) if value else None
+        if not value:
+            return None
+        when = datetime.fromisoformat(value)
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
     def needs_refresh(self) -> bool:
         expires = self.expires_at()
@@ -143,11 +155,23 @@ class TokenAuth:
         with self._lock:
             if stale_token is not None and self.credentials.get("access_token") != stale_token:
                 return
-            new = self.fetch_tokens(client)
-            merged = {**self.credentials, **new}
-            self._save(dict(merged))
-            self.credentials.update(new)
-            self.refreshes += 1
+            self._refresh_locked(client)
+
+    def ensure_fresh(self, client: PacedClient) -> None:
+        """Refresh ahead of expiry; of several threads that find the token
+        about to expire, only the first refreshes."""
+        if not self.needs_refresh():
+            return
+        with self._lock:
+            if self.needs_refresh():
+                self._refresh_locked(client)
+
+    def _refresh_locked(self, client: PacedClient) -> None:
+        new = self.fetch_tokens(client)
+        merged = {**self.credentials, **new}
+        self._save(dict(merged))  # saved before use: a rotated refresh token is never lost
+        self.credentials.update(new)
+        self.refreshes += 1
 
     def expiry_from(self, expires_in: Any) -> str:
         seconds = float(expires_in or 3600)
@@ -222,14 +246,18 @@ class PacedClient:
         :class:`RateLimited` (after an unending throttle storm)."""
         attempts = throttles = 0
         refreshed = False
+        auth = self.auth if authenticated else None
         while True:
-            if authenticated and self.auth is not None and self.auth.needs_refresh():
-                self.auth.refresh(self)
             if paced:
                 self.stats.waited_s += self.pacer.acquire(operation, cost)
+            # checked after the wait: a long wait for allowance can outlast the token
+            if auth is not None:
+                auth.ensure_fresh(self)
             send_headers = dict(headers or {})
-            if authenticated and self.auth is not None:
-                send_headers.update(self.auth.headers())
+            sent_token = None
+            if auth is not None:
+                auth_headers, sent_token = auth.sign()
+                send_headers.update(auth_headers)
             self.stats.count(operation)
             try:
                 response = self._http.request(
@@ -249,12 +277,17 @@ class PacedClient:
                 if throttles > MAX_THROTTLE_RETRIES:
                     raise RateLimited(f"{operation}: still throttled after {throttles} waits")
                 wait = self.pacer.throttle_wait(operation, response)
-                self.clock.sleep(wait if wait is not None else self.backoff_s(min(throttles, 6)))
+                if wait is None:
+                    wait = self.backoff_s(min(throttles, 6))
+                self.stats.waited_s += wait
+                self.clock.sleep(wait)
                 continue
-            if response.status_code == 401 and authenticated and self.auth is not None:
-                if not refreshed and self.auth.can_refresh():
+            if response.status_code == 401 and auth is not None:
+                if not refreshed and auth.can_refresh():
                     refreshed = True
-                    self.auth.refresh(self, stale_token=self.auth.credentials.get("access_token"))
+                    # The token that failed is the one sent, not whatever another
+                    # thread's refresh has put in place since (one refresh, not two).
+                    auth.refresh(self, stale_token=sent_token)
                     continue
             if response.status_code >= 500:
                 attempts += 1
