@@ -269,7 +269,7 @@ class ChannelConformance:
         assert_same_records(fees, want[2], "fees under 429s")
 
     def test_server_errors_resets_and_truncation_recovered(self) -> None:
-        h = self.make(Faults(error_rate=0.05, reset_rate=0.03, truncate_rate=0.03))
+        h = self.make(Faults(error_rate=0.15, reset_rate=0.1, truncate_rate=0.1))
         window = self.full_window(h)
         orders, listings, fees, _ = self.pull_all(h, window)
         want = self.truth_in(h, window)

@@ -45,7 +45,7 @@ class ChannelRegistry:
         self,
         *,
         entry_points: bool = True,
-        paths: Iterable[str] = (),
+        paths: Iterable[str | Path] = (),
         modules: Iterable[str] = (),
         blocked: Iterable[str] = (),
     ) -> ChannelRegistry:
@@ -73,50 +73,95 @@ class ChannelRegistry:
             self._register_plugin(plugin, module_name)
         for path in paths:
             self.load_path(path, blocked_set)
-        self.pm.check_pending()
+        self._check_pending()
         self._collect_channels(blocked_set)
         return self
 
-    def load_path(self, path: str, blocked: set[str] | None = None) -> None:
-        """Load (or reload) a plugin from a Python file."""
+    def load_path(self, path: str | Path, blocked: set[str] | None = None) -> None:
+        """Load (or reload) a plugin from a Python file. Its plugin name is
+        ``makersync_plugin_<stem>``. If the file fails to import or register,
+        the version loaded before stays registered."""
         file = Path(path).expanduser().resolve()
         name = f"makersync_plugin_{file.stem}"
         if blocked and (file.stem in blocked or name in blocked):
             return
-        old = self._path_plugins.pop(str(file), None)
-        if old is not None and self.pm.is_registered(old):
-            self.pm.unregister(old)
+        old = self._path_plugins.get(str(file))
+        taken = self.pm.get_plugin(name)
+        if taken is not None and taken is not old:
+            raise PluginError(
+                f"plugin file {file}: the plugin name {name!r} is already taken by "
+                f"{getattr(taken, '__file__', taken)!r}; rename one of the files"
+            )
         spec = importlib.util.spec_from_file_location(name, file)
         if spec is None or spec.loader is None:
             raise PluginError(f"plugin file {file} cannot be loaded")
         module = importlib.util.module_from_spec(spec)
+        previous_module = sys.modules.get(name)
         try:
             sys.modules[name] = module
             spec.loader.exec_module(module)
         except Exception as exc:
+            _restore_module(name, previous_module)
             raise PluginError(f"plugin file {file} failed to import: {exc}") from exc
-        self._register_plugin(module, name)
+        if old is not None and self.pm.is_registered(old):
+            self.pm.unregister(old)
+        try:
+            self._register_plugin(module, name)
+        except PluginError:
+            _restore_module(name, previous_module)
+            if old is not None:
+                self.pm.register(old, name=name)
+            raise
         self._path_plugins[str(file)] = module
 
-    def reload_paths(self, paths: Iterable[str]) -> list[str]:
+    def reload_paths(self, paths: Iterable[str | Path]) -> list[str]:
         """Reload the given plugin files and re-collect channels. Returns the
-        channel names now loaded. The old channels stay if reloading fails."""
+        channel names now loaded. If reloading fails (import error, misspelt
+        hook, clashing channel name) the error is raised and the plugins and
+        channels loaded before stay in force."""
         saved = (dict(self.channels), dict(self.sources))
+        saved_plugins = dict(self._path_plugins)
         try:
             for path in paths:
                 self.load_path(path)
-            self.pm.check_pending()
+            self._check_pending()
             self.channels.clear()
             self.sources.clear()
             self._collect_channels(set())
         except Exception:
+            self._restore_path_plugins(saved_plugins)
             self.channels, self.sources = saved
             raise
         return sorted(self.channels)
 
+    def _restore_path_plugins(self, saved: dict[str, object]) -> None:
+        for file, module in list(self._path_plugins.items()):
+            if saved.get(file) is module:
+                continue
+            if self.pm.is_registered(module):
+                self.pm.unregister(module)
+            old = saved.get(file)
+            if old is not None:
+                name = f"makersync_plugin_{Path(file).stem}"
+                self.pm.register(old, name=name)
+                sys.modules[name] = old  # type: ignore[assignment]
+                self._path_plugins[file] = old
+            else:
+                del self._path_plugins[file]
+
+    def _check_pending(self) -> None:
+        """A hook implementation that matches no hook (a misspelt name) is a load error."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+
     def _register_plugin(self, plugin: object, name: str) -> None:
-        if self.pm.is_registered(plugin) or self.pm.has_plugin(name):
+        if self.pm.is_registered(plugin):
             return
+        taken = self.pm.get_plugin(name)
+        if taken is not None:
+            raise PluginError(f"two plugins named {name!r}: {taken!r} and {plugin!r}")
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
@@ -129,7 +174,12 @@ class ChannelRegistry:
             def register(cls: type, _source: str = plugin_name) -> None:
                 self._add_channel(cls, _source, blocked)
 
-            impl.function(register=register)
+            try:
+                impl.function(register=register)
+            except PluginError:
+                raise
+            except Exception as exc:  # a broken plugin must name itself
+                raise PluginError(f"plugin {plugin_name!r} failed to register its channels: {exc}") from exc
 
     def _add_channel(self, cls: type, source: str, blocked: set[str]) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Channel)):
@@ -160,7 +210,8 @@ class ChannelRegistry:
         caller = getattr(self.pm.hook, hook)
         for impl in caller.get_hookimpls():
             try:
-                impl.function(**kwargs)
+                # pluggy lets an implementation take a subset of the hook's arguments
+                impl.function(*[kwargs[arg] for arg in impl.argnames])
             except Exception as exc:  # one plugin's bug never fails a pull
                 errors.append(exc)
         return errors
@@ -169,12 +220,19 @@ class ChannelRegistry:
 def load_channels(
     *,
     entry_points: bool = True,
-    paths: Iterable[str] = (),
+    paths: Iterable[str | Path] = (),
     modules: Iterable[str] = (),
     blocked: Iterable[str] = (),
 ) -> ChannelRegistry:
     """Build a :class:`ChannelRegistry` from the usual places."""
     return ChannelRegistry().load(entry_points=entry_points, paths=paths, modules=modules, blocked=blocked)
+
+
+def _restore_module(name: str, module: ModuleType | None) -> None:
+    if module is None:
+        sys.modules.pop(name, None)
+    else:
+        sys.modules[name] = module
 
 
 def settings_for(config: Mapping[str, Any], channel: str) -> Mapping[str, Any]:

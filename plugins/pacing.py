@@ -14,6 +14,7 @@ learns from the channel's own signals (remaining-quota headers, GraphQL
 from __future__ import annotations
 
 import email.utils
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,15 +37,21 @@ class BucketSpec:
 
 
 class TokenBucket:
-    """A token bucket on an injected clock. Not locked itself: the registry
-    serialises access."""
+    """A token bucket on an injected clock.
 
-    def __init__(self, rate: float, capacity: float, clock: Clock) -> None:
+    A bucket from a :class:`LimiterRegistry` shares the registry's lock, so a
+    pacer's :meth:`sync` or :meth:`block_for` (called outside the registry)
+    never races another thread's :meth:`LimiterRegistry.acquire`."""
+
+    def __init__(
+        self, rate: float, capacity: float, clock: Clock, lock: threading.RLock | None = None
+    ) -> None:
         self.rate = rate
         self.capacity = capacity
         self.tokens = capacity
         self._clock = clock
         self._stamp = clock.monotonic()
+        self._lock = lock or threading.RLock()
         self.blocked_until = 0.0
 
     def _refill(self) -> None:
@@ -55,19 +62,21 @@ class TokenBucket:
 
     def wait_time(self, cost: float) -> float:
         """Seconds until ``cost`` tokens are available (0 when they are now)."""
-        self._refill()
-        now = self._clock.monotonic()
-        blocked = max(0.0, self.blocked_until - now)
-        need = min(cost, self.capacity) - self.tokens
-        if need <= 1e-9:
-            return blocked
-        if self.rate <= 0:
-            return max(blocked, MAX_SINGLE_WAIT_S)
-        return max(blocked, need / self.rate)
+        with self._lock:
+            self._refill()
+            now = self._clock.monotonic()
+            blocked = max(0.0, self.blocked_until - now)
+            need = min(cost, self.capacity) - self.tokens
+            if need <= 1e-9:
+                return blocked
+            if self.rate <= 0:
+                return max(blocked, MAX_SINGLE_WAIT_S)
+            return max(blocked, need / self.rate)
 
     def take(self, cost: float) -> None:
-        self._refill()
-        self.tokens -= min(cost, self.capacity)
+        with self._lock:
+            self._refill()
+            self.tokens -= min(cost, self.capacity)
 
     def sync(
         self,
@@ -75,20 +84,27 @@ class TokenBucket:
         available: float | None = None,
         capacity: float | None = None,
         rate: float | None = None,
+        only_lower: bool = False,
     ) -> None:
-        """Adopt what the channel says of this allowance."""
-        self._refill()
-        if capacity is not None and capacity > 0:
-            self.capacity = capacity
-        if rate is not None and rate > 0:
-            self.rate = rate
-        if available is not None:
-            self.tokens = min(self.capacity, max(available, 0.0))
+        """Adopt what the channel says of this allowance. With ``only_lower``
+        an ``available`` above the bucket's own count is ignored: a count read
+        from a response can be stale by the requests sent since, while a lower
+        one means someone else (another client of the same key) spent it."""
+        with self._lock:
+            self._refill()
+            if capacity is not None and capacity > 0:
+                self.capacity = capacity
+                self.tokens = min(self.tokens, capacity)  # a smaller bucket holds less
+            if rate is not None and rate > 0:
+                self.rate = rate
+            if available is not None and not (only_lower and available >= self.tokens):
+                self.tokens = min(self.capacity, max(available, 0.0))
 
     def block_for(self, seconds: float) -> None:
         """Allow nothing for ``seconds`` (after a 429 with ``Retry-After``)."""
-        self.blocked_until = max(self.blocked_until, self._clock.monotonic() + seconds)
-        self.tokens = min(self.tokens, 0.0)
+        with self._lock:
+            self.blocked_until = max(self.blocked_until, self._clock.monotonic() + seconds)
+            self.tokens = min(self.tokens, 0.0)
 
 
 class LimiterRegistry:
@@ -97,13 +113,16 @@ class LimiterRegistry:
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
         self._buckets: dict[tuple[str, ...], TokenBucket] = {}
-        self._lock = threading.Lock()
+        # Reentrant and shared with every bucket: see TokenBucket.
+        self._lock = threading.RLock()
 
     def bucket(self, spec: BucketSpec) -> TokenBucket:
         with self._lock:
             found = self._buckets.get(spec.key)
             if found is None:
-                found = self._buckets[spec.key] = TokenBucket(spec.rate, spec.capacity, self.clock)
+                found = self._buckets[spec.key] = TokenBucket(
+                    spec.rate, spec.capacity, self.clock, lock=self._lock
+                )
             return found
 
     def acquire(self, specs: Sequence[BucketSpec], cost: float = 1.0) -> float:
@@ -137,21 +156,26 @@ class LimiterRegistry:
 
 
 def parse_retry_after(response: httpx.Response, clock: Clock = SYSTEM_CLOCK) -> float | None:
-    """Seconds from a ``Retry-After`` header: a number (fractional too) or an HTTP date."""
+    """Seconds from a ``Retry-After`` header: a number (fractional too) or an HTTP date.
+
+    None when the header is missing or unreadable (``inf`` and ``nan`` too);
+    a wait is never negative nor longer than ``MAX_SINGLE_WAIT_S``."""
     value = response.headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return min(max(0.0, seconds), MAX_SINGLE_WAIT_S) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - clock.now()).total_seconds())
+    return min(max(0.0, (when - clock.now()).total_seconds()), MAX_SINGLE_WAIT_S)
 
 
 class Pacer:

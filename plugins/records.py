@@ -15,7 +15,7 @@ import dataclasses
 import enum
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -299,31 +299,41 @@ _RECORD_TYPES: dict[str, type] = {
 }
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, decimal_text: Callable[[Decimal], str] = str) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal_text(value)
     if isinstance(value, datetime):
         return utc(value).isoformat().replace("+00:00", "Z")
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _encode(getattr(value, f.name), decimal_text) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
-        return [_encode(v) for v in value]
+        return [_encode(v, decimal_text) for v in value]
     return value
+
+
+def _with_derived(record: Any, data: Any, decimal_text: Callable[[Decimal], str]) -> Any:
+    if isinstance(record, OrderRecord):
+        data["refunded"] = decimal_text(record.refunded)
+    return data
 
 
 def to_json(record: Any) -> dict[str, Any]:
     """The canonical JSON form of a record: decimals as strings, times in UTC."""
-    data = _encode(record)
-    if isinstance(record, OrderRecord):
-        data["refunded"] = str(record.refunded)
-    return data
+    return _with_derived(record, _encode(record), str)  # type: ignore[no-any-return]
+
+
+def _decimal_value(value: Decimal) -> str:
+    """One text per value: 5, 5.0 and 5.00 (and -0 and 0) are equal decimals."""
+    return "0" if value.is_zero() else format(value.normalize(), "f")
 
 
 def record_hash(record: Any) -> str:
-    """A stable hash of a record's canonical form: equal records, equal hashes."""
-    blob = json.dumps(to_json(record), sort_keys=True, separators=(",", ":"))
+    """A stable hash of a record's canonical form: equal records, equal hashes
+    (money compared by value, so ``5.0`` and ``5.00`` hash alike)."""
+    data = _with_derived(record, _encode(record, _decimal_value), _decimal_value)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -58,13 +58,34 @@ class Faults:
     seed: int = 7
 
     def update(self, changes: Mapping[str, Any]) -> None:
-        names = {f.name for f in fields(self)}
+        """Set knobs by name; values are checked first, so a bad change sets nothing
+        (a knob of the wrong type would otherwise break every later request)."""
+        types = {f.name: str(f.type) for f in fields(self)}
+        checked: dict[str, Any] = {}
         for key, value in changes.items():
-            if key not in names:
-                raise ValueError(f"unknown fault knob {key!r}; known: {sorted(names)}")
-            if key == "throttle_windows":
-                value = [tuple(w) for w in value]
+            if key not in types:
+                raise ValueError(f"unknown fault knob {key!r}; known: {sorted(types)}")
+            checked[key] = _knob_value(key, types[key], value)
+        for key, value in checked.items():
             setattr(self, key, value)
+
+
+def _knob_value(key: str, kind: str, value: Any) -> Any:
+    """``value`` as the knob's type; ValueError when it cannot be."""
+    try:
+        if key == "throttle_windows":
+            return [(float(a), float(b)) for a, b in value]
+        if value is None and "None" in kind:
+            return None
+        if isinstance(value, bool):
+            raise TypeError("a boolean")
+        if kind.startswith("float"):
+            return float(value)
+        if kind.startswith("int"):
+            return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"fault knob {key!r}: {value!r} is not a {kind}") from exc
+    return value
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> httpx.Response:
@@ -284,7 +305,7 @@ class SimServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 content = self.rfile.read(length) if length else b""
-                host_hdr = self.headers.get("host") or f"{host}:{self.server.server_address[1]}"
+                host_hdr = self.headers.get("host") or f"{host}:{self.server.server_address[1]!s}"  # type: ignore[index]
                 request = httpx.Request(
                     self.command, f"http://{host_hdr}{self.path}", headers=dict(self.headers.items()),
                     content=content,
@@ -317,6 +338,7 @@ class SimServer:
         self.host = host
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"sim-{sim.channel}", daemon=True)
+        self._started = False
 
     @property
     def base_url(self) -> str:
@@ -324,10 +346,14 @@ class SimServer:
 
     def start(self) -> SimServer:
         self._thread.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        """Stop serving and close the socket (also when never started)."""
+        if self._started:  # shutdown() waits for serve_forever, forever if it never ran
+            self.httpd.shutdown()
+            self._started = False
         self.httpd.server_close()
 
     def __enter__(self) -> SimServer:

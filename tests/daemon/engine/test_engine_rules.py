@@ -14,7 +14,7 @@ from makersync.daemon.domain import integrations as dom_integrations
 from makersync.daemon.domain.errors import FailedPrecondition
 from makersync.daemon.store import leases
 from makersync.plugins.simulate import Faults
-from tests.conftest import Books
+from tests.harness import Books
 
 CHANNEL = "etsy"
 
