@@ -1,0 +1,1 @@
+"""Clients of the makersync daemon: the typed Python client and the ``makersync`` command."""

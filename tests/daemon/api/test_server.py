@@ -1,0 +1,91 @@
+"""The server itself: health, reflection, binding rules, request ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from makersync.daemon.api.server import SERVICE_NAMES, ServerRefused, create_server
+from makersync.daemon.config import load_config
+from makersync.v1 import accounts_pb2
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_health_reports_serving_for_server_and_each_service(api):
+    stub = health_pb2_grpc.HealthStub(api.channel)
+    for name in ("", *SERVICE_NAMES):
+        reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+        assert reply.status == SERVING, name
+
+
+def test_health_turns_not_serving_at_once_on_graceful_shutdown(api):
+    stub = health_pb2_grpc.HealthStub(api.channel)
+    api.server.enter_graceful_shutdown()
+    assert stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == NOT_SERVING
+    # Calls in flight and new calls still work until the server stops.
+    assert api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5) is not None
+
+
+def test_reflection_lists_the_five_services_and_health(api):
+    stub = reflection_pb2_grpc.ServerReflectionStub(api.channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    reply = next(iter(stub.ServerReflectionInfo(iter([request]), timeout=5)))
+    names = {s.name for s in reply.list_services_response.service}
+    assert {
+        "makersync.v1.AccountService",
+        "makersync.v1.IntegrationService",
+        "makersync.v1.PullService",
+        "makersync.v1.CatalogService",
+        "makersync.v1.StatusService",
+        "grpc.health.v1.Health",
+    } <= names
+
+
+def test_reflection_serves_the_file_of_a_service(api):
+    stub = reflection_pb2_grpc.ServerReflectionStub(api.channel)
+    request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="makersync.v1.PullService")
+    reply = next(iter(stub.ServerReflectionInfo(iter([request]), timeout=5)))
+    assert reply.file_descriptor_response.file_descriptor_proto
+
+
+def test_create_server_refuses_a_non_loopback_address_without_keys(tmp_path: Path):
+    config = load_config(None, env={}, flags={"listen": "0.0.0.0:0", "data_dir": str(tmp_path)})
+    with pytest.raises(ServerRefused, match=r"without keys.*server\.keys"):
+        create_server(config, object())  # type: ignore[arg-type]
+
+
+def test_create_server_refuses_a_port_already_taken(api, tmp_path: Path):
+    config = load_config(None, env={}, flags={"listen": api.address, "data_dir": str(tmp_path)})
+    with pytest.raises(ServerRefused, match="cannot listen"):
+        create_server(config, api.app)
+
+
+def test_reply_carries_the_request_id_the_caller_sent(api):
+    _, call = api.accounts.ListAccounts.with_call(
+        accounts_pb2.ListAccountsRequest(), metadata=(("x-request-id", "req-42"),), timeout=5
+    )
+    assert ("x-request-id", "req-42") in tuple(call.trailing_metadata())
+
+
+def test_every_call_gets_a_request_id(api):
+    _, call = api.accounts.ListAccounts.with_call(accounts_pb2.ListAccountsRequest(), timeout=5)
+    ids = [v for k, v in call.trailing_metadata() if k == "x-request-id"]
+    assert ids and len(ids[0]) >= 8
+
+
+def test_errors_carry_the_request_id_too(api):
+    with pytest.raises(grpc.RpcError) as info:
+        api.accounts.GetAccount(accounts_pb2.GetAccountRequest(account_id="404"), timeout=5)
+    assert any(k == "x-request-id" for k, _ in info.value.trailing_metadata())
+
+
+def test_expired_deadline_is_refused_with_deadline_exceeded(api):
+    with pytest.raises(grpc.RpcError) as info:
+        api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=0.000001)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
