@@ -8,6 +8,7 @@ passed in), so every rule is tested without I/O.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -81,9 +82,12 @@ def validate_time_zone(name: str, field: str = "time_zone") -> ZoneInfo:
         ) from None
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(value: str, field: str) -> date:
     """A 'YYYY-MM-DD' date; InvalidArgument naming ``field`` otherwise."""
-    if len(value) != 10:
+    if not _ISO_DATE.fullmatch(value or ""):
         raise InvalidArgument(field, f"must be a date YYYY-MM-DD, got {value!r}")
     try:
         return date.fromisoformat(value)

@@ -38,10 +38,10 @@ MAX_TEXT_LEN = 500
 
 
 def validate_channel(channel: str, channels: Collection[str]) -> str:
-    """``channel`` if installed; InvalidArgument listing the installed ones otherwise."""
+    """``channel`` if installed; NotFound listing the installed ones otherwise."""
     if channel not in channels:
         installed = ", ".join(sorted(channels)) or "none"
-        raise InvalidArgument("channel", f"{channel!r} is not an installed channel; installed: {installed}")
+        raise NotFound("channel", f"{channel!r} is not an installed channel; installed: {installed}")
     return channel
 
 
@@ -290,3 +290,30 @@ def disconnect(db: Database, store_id: str) -> DisconnectResult:
         if q.fetch_store(db, ident) is None:
             raise NotFound("store_id", f"no store {store_id!r}")
         return q.delete_store_and_pulled_data(db, ident)
+
+
+def reconnect_store(
+    db: Database,
+    box: SecretBox,
+    account_id: str,
+    channel: str,
+    *,
+    external_shop_id: str,
+    warnings: Collection[str] = (),
+    reachable_since: datetime | None = None,
+    credentials: Mapping[str, str],
+) -> StoreView | None:
+    """Connecting a shop that is already connected repairs it: the store keeps
+    its id and its books, takes the new credentials, becomes active again, and
+    no initial pull is queued (integrations.proto). Returns None when the shop
+    is not connected to this account yet (then ``record_store`` applies)."""
+    ident = parse_id(account_id, "account_id", "account")
+    token = box.encrypt_json(dict(credentials))
+    with db.write_tx():
+        store_id = q.find_store_id(db, ident, channel, (external_shop_id or "").strip())
+        if store_id is None:
+            return None
+        q.update_store(db, store_id, {"credentials_encrypted": token, "state": "active", "last_error": "",
+                                      "warnings": list(warnings), "reachable_since": reachable_since})
+        view = q.fetch_store(db, store_id)
+    return view

@@ -84,7 +84,8 @@ def fetch_location(db: Database, location_id: int) -> LocationView | None:
 def location_name_taken(db: Database, account_id: int, name: str) -> bool:
     return (
         LocationRow.select()
-        .where((LocationRow.account == account_id) & (LocationRow.name == name))
+        .where((LocationRow.account == account_id)
+               & (pw.fn.LOWER(pw.fn.TRIM(LocationRow.name)) == name.strip().lower()))
         .exists()
     )
 

@@ -96,6 +96,14 @@ def store_exists(db: Database, account_id: int, channel: str, external_shop_id: 
     )
 
 
+def find_store_id(db: Database, account_id: int, channel: str, external_shop_id: str) -> int | None:
+    """The id of the account's store for this channel shop, if connected."""
+    row = (StoreRow.select(StoreRow.id)
+           .where((StoreRow.account == account_id) & (StoreRow.channel == channel)
+                  & (StoreRow.external_shop_id == external_shop_id)).first())
+    return None if row is None else row.id
+
+
 def insert_store(db: Database, fields: Mapping[str, Any]) -> int:
     return int(StoreRow.create(**dict(fields)).id)
 

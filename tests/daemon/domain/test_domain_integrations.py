@@ -61,10 +61,10 @@ def test_connect_refused_when_shop_already_connected(db, books, rows):
 
 
 def test_connect_refused_when_channel_not_installed(db, books, rows):
-    """A channel no plugin provides is an invalid argument."""
+    """A channel no plugin provides is not found (integrations.proto), naming the installed ones."""
     account = books.account()
     before = rows()
-    with pytest.raises(InvalidArgument) as err:
+    with pytest.raises(NotFound) as err:
         books.store(account, channel="ebay")
     assert err.value.field == "channel" and "etsy" in str(err.value)
     assert rows() == before
