@@ -124,6 +124,11 @@ class TokenAuth:
         """Whether these credentials can be refreshed at all."""
         return False
 
+    def is_expired(self, response: httpx.Response) -> bool:
+        """Whether ``response`` says the access token expired, so one refresh
+        and resend may help. A 401 by default; Amazon answers 403."""
+        return response.status_code == 401
+
     def fetch_tokens(self, client: PacedClient) -> dict[str, str]:
         """Ask the channel's token endpoint for new tokens; return the changed
         credential values (``access_token``, maybe ``refresh_token``, and
@@ -282,7 +287,7 @@ class PacedClient:
                 self.stats.waited_s += wait
                 self.clock.sleep(wait)
                 continue
-            if response.status_code == 401 and auth is not None:
+            if auth is not None and auth.is_expired(response):
                 if not refreshed and auth.can_refresh():
                     refreshed = True
                     # The token that failed is the one sent, not whatever another
