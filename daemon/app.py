@@ -21,6 +21,7 @@ from makersync.daemon.api.app import (
     StatusView,
     StoreStatusView,
 )
+from makersync.daemon.api.errors import ChannelUnavailable
 from makersync.daemon.config import Config, ConfigWatcher
 from makersync.daemon.domain import integrations as dom_integrations
 from makersync.daemon.domain import pulls as dom_pulls
@@ -29,11 +30,13 @@ from makersync.daemon.domain.views import DisconnectResult, PullView, StoreView
 from makersync.daemon.engine.engine import EngineSettings, PullEngine
 from makersync.daemon.engine.events import PullEvents
 from makersync.daemon.engine.runner import PullRunner
+from makersync.daemon.engine.waiting import PullClock
 from makersync.daemon.rules import Plan
 from makersync.daemon.store import db as store_db
 from makersync.daemon.store import migrations, secrets
 from makersync.plugins import (
     AuthError,
+    Channel,
     ChannelContext,
     ChannelError,
     LimiterRegistry,
@@ -44,10 +47,6 @@ from makersync.plugins.manager import ChannelRegistry, load_channels
 
 VERSION = "0.1.0"
 log = structlog.get_logger("makersync.app")
-
-
-class ChannelUnavailable(Exception):
-    """The channel could not be reached to check the credentials."""
 
 
 class DaemonApp:
@@ -67,14 +66,17 @@ class DaemonApp:
         self._started_mono = time.monotonic()
         self.daemon_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.events = PullEvents()
-        self.limiters = LimiterRegistry(clock)
+        # Channels and their shared limiters wait on the pull clock: a wait ends
+        # when the pull must stop (shutdown) and shows on the pull row.
+        self.pull_clock = PullClock(clock)
+        self.limiters = LimiterRegistry(self.pull_clock)
         self.engine = PullEngine(
             db, registry, box, clock=clock, plans=lambda: self.plans,
             channel_settings=lambda name: self.config.channels.get(name, {}),
             settings=EngineSettings(owner=self.daemon_id, lease_s=config.scheduler.lease_s,
                                     overlap=timedelta(minutes=config.scheduler.overlap_minutes)),
             limiters=self.limiters, transport_for=self.transports.get, events=self.events,
-            on_secret=mlog.register_secret)
+            on_secret=register_secrets, pull_clock=self.pull_clock)
         self.runner = PullRunner(db, self.engine, workers=config.scheduler.workers, poll_s=config.scheduler.poll_s)
         self.scheduler: Any = None
         self.watcher: ConfigWatcher | None = None
@@ -125,6 +127,11 @@ class DaemonApp:
     # -- channels and stores ------------------------------------------------
 
     def list_channels(self) -> list[ChannelInfoView]:
+        """The installed channels (cached until the plugin set changes)."""
+        key = tuple(sorted((n, id(c)) for n, c in self.registry.channels.items()))
+        cached = getattr(self, "_channels_cache", None)
+        if cached is not None and cached[0] == key:
+            return list(cached[1])
         out = []
         for name in sorted(self.registry.channels):
             cls = self.registry.channels[name]
@@ -133,6 +140,7 @@ class DaemonApp:
                 max_lookback_days=cls.max_lookback_days, change_detection=cls.change_detection.description,
                 credential_fields=tuple(CredentialFieldView(f.name, f.description, f.required, f.secret)
                                         for f in cls.credential_fields)))
+        self._channels_cache = (key, tuple(out))
         return out
 
     def channel_context(self, channel: str, credentials: dict[str, str]) -> ChannelContext:
@@ -153,13 +161,14 @@ class DaemonApp:
         unknown = sorted(set(credentials) - known)
         if unknown:
             raise InvalidArgument(f"credentials.{unknown[0]}", f"is not a credential of channel {channel}")
-        for value in credentials.values():
-            mlog.register_secret(value)
-        dom_integrations.check_store_quota(self.db, account_id, self.plans)
+        register_secrets(cls, credentials)
         creds = dict(credentials)
         saved: list[dict[str, str]] = []
         ctx = self.channel_context(channel, creds)
         ctx.save_credentials = saved.append
+        # a person waits on Connect: fail fast when the channel cannot be reached
+        ctx.max_retries, ctx.timeout_s = CONNECT_MAX_RETRIES, CONNECT_TIMEOUT_S
+        dom_integrations.check_store_quota(self.db, account_id, self.plans)
         instance = cls(ctx)
         try:
             info = instance.connect()
@@ -172,6 +181,12 @@ class DaemonApp:
         finally:
             instance.close()
         final = saved[-1] if saved else instance.credentials
+        register_secrets(cls, final)
+        repaired = dom_integrations.reconnect_store(
+            self.db, self.box, account_id, channel, external_shop_id=info.external_shop_id,
+            warnings=info.warnings, reachable_since=info.reachable_since, credentials=final)
+        if repaired is not None:
+            return repaired
         view = dom_integrations.record_store(
             self.db, self.clock, self.plans, self.box, account_id, channel, channels,
             external_shop_id=info.external_shop_id, shop_name=info.name, currency=info.currency,
@@ -202,6 +217,11 @@ class DaemonApp:
     def request_pull(self, store_id: str, start_date: str, end_date: str, dry_run: bool) -> PullView:
         view = dom_pulls.request_manual_pull(self.db, self.clock, self.plans, store_id, start_date, end_date,
                                              dry_run)
+        self.runner.wake()
+        return view
+
+    def sync_store(self, store_id: str) -> PullView:
+        view = dom_pulls.request_sync(self.db, self.clock, store_id)
         self.runner.wake()
         return view
 
@@ -244,6 +264,21 @@ class DaemonApp:
             database=self.db.backend, plugins=self.list_channels(), stores=stores, running_pulls=running)
 
 
+CONNECT_MAX_RETRIES = 1
+CONNECT_TIMEOUT_S = 10.0
+SECRETISH = ("token", "secret", "password", "key")
+
+
+def register_secrets(cls: type[Channel], credentials: Mapping[str, str]) -> None:
+    """Tell the log redactor the credential values that are secret: the fields
+    the channel marks secret, and any token or secret a refresh adds. Shop ids
+    and key ids stay readable in logs and errors."""
+    secret_fields = {f.name for f in cls.credential_fields if f.secret}
+    for name, value in credentials.items():
+        if name in secret_fields or (any(w in name.lower() for w in SECRETISH) and not name.endswith("_at")):
+            mlog.register_secret(value)
+
+
 def build_app(config: Config, *, clock: Clock = SYSTEM_CLOCK,
               transports: Mapping[str, httpx.BaseTransport] | None = None,
               registry: ChannelRegistry | None = None) -> DaemonApp:
@@ -257,9 +292,14 @@ def build_app(config: Config, *, clock: Clock = SYSTEM_CLOCK,
     if is_sqlite:
         store_db.acquire_data_dir_lock(config.data_dir)
     db = store_db.open_database(config.database_url or None, config.data_dir)
+    if not db.is_sqlite:
+        _limit_idle_transactions(db, config.scheduler.lease_s)
     migrations.migrate(db)
-    key_file = getattr(config.server, "secret_key_file", None)
-    box = secrets.load_secret_box(config.data_dir, key_file=key_file)
+    box = secrets.load_secret_box(config.data_dir, key_file=config.server.secret_key_file)
+    if (not is_sqlite and config.server.secret_key_file is None
+            and not os.environ.get(secrets.SECRET_KEY_ENV, "").strip()):
+        log.warning("several daemons on one PostgreSQL must share MAKERSYNC_SECRET_KEY; this one uses "
+                    "its own key file", key_file=str(config.data_dir / secrets.DEFAULT_KEY_FILENAME))
     secrets.check_can_decrypt(db, box)
     registry = registry or load_channels(paths=config.plugins.paths, modules=config.plugins.modules,
                                          blocked=config.plugins.blocked)
@@ -267,6 +307,21 @@ def build_app(config: Config, *, clock: Clock = SYSTEM_CLOCK,
     if is_sqlite:
         app._on_shutdown.append(lambda: store_db.release_data_dir_lock(config.data_dir))
     return app
+
+
+def _limit_idle_transactions(db: store_db.Database, lease_s: float) -> None:
+    """Have PostgreSQL end a session left idle inside a transaction for a
+    lease's length. A daemon paused (SIGSTOP, a frozen VM) in the middle of a
+    page's transaction would otherwise keep the store's lease row locked, and
+    no other daemon could take the store over when the lease expires (QUALITY
+    S1); with it, the lock goes when the lease does. Set on the connection
+    options, so every thread's connection has it."""
+    timeout_ms = max(1000, int(lease_s * 1000))
+    params = db.pw.connect_params
+    options = str(params.get("options") or "")
+    if "idle_in_transaction_session_timeout" not in options:
+        params["options"] = f"{options} -c idle_in_transaction_session_timeout={timeout_ms}".strip()
+    db.close()
 
 
 def utcnow() -> datetime:

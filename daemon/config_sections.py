@@ -50,6 +50,9 @@ class ServerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    secret_key_file: Path | None = None
+    """The file holding the credentials key(s), one per line (first encrypts); else
+    MAKERSYNC_SECRET_KEY, else ``<data_dir>/secret.key`` made on first run."""
 
     @property
     def host(self) -> str:
@@ -174,7 +177,8 @@ def parse_keys(raw: Any) -> tuple[ApiKey, ...]:
 def parse_server(table: Mapping[str, Any]) -> ServerConfig:
     """The ``[server]`` section."""
     p = "server"
-    _check_keys(table, {"listen", "keys", "grace_period_s", "tls_cert", "tls_key", "tls_client_ca"}, p)
+    _check_keys(table, {"listen", "keys", "grace_period_s", "tls_cert", "tls_key", "tls_client_ca",
+                        "secret_key_file"}, p)
     listen = _typed(table, "listen", str, p, ServerConfig.listen)
     split_listen(listen)
     cfg = ServerConfig(
@@ -184,6 +188,7 @@ def parse_server(table: Mapping[str, Any]) -> ServerConfig:
         tls_cert=_path(table, "tls_cert", p),
         tls_key=_path(table, "tls_key", p),
         tls_client_ca=_path(table, "tls_client_ca", p),
+        secret_key_file=_path(table, "secret_key_file", p),
     )
     if (cfg.tls_cert is None) != (cfg.tls_key is None):
         raise ConfigError("server.tls_key", "tls_cert and tls_key must be given together")

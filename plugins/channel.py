@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .clock import SYSTEM_CLOCK, Clock
-from .http import PacedClient, RequestStats, TokenAuth
+from .http import MAX_RETRIES, PacedClient, RequestStats, TokenAuth
 from .pacing import LimiterRegistry, Pacer
 from .records import (
     ChangeDetection,
@@ -55,6 +55,7 @@ class ChannelContext:
     transport: httpx.BaseTransport | None = None
     stats: RequestStats = field(default_factory=RequestStats)
     timeout_s: float = 30.0
+    max_retries: int = MAX_RETRIES
 
 
 class Channel(abc.ABC):
@@ -88,6 +89,7 @@ class Channel(abc.ABC):
             auth=self.auth,
             stats=ctx.stats,
             timeout_s=ctx.timeout_s,
+            max_retries=ctx.max_retries,
         )
 
     # -- building blocks a channel may override -------------------------

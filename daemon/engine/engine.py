@@ -20,9 +20,10 @@ import httpx
 import structlog
 
 from makersync.daemon.engine.events import PullEvents
+from makersync.daemon.engine.waiting import PullClock, StopRequested
 from makersync.daemon.engine.windows import floor_start, plan_window
 from makersync.daemon.rules import Plan
-from makersync.daemon.store import ingest, pullstate, secrets
+from makersync.daemon.store import ingest, leases, pullstate, secrets
 from makersync.daemon.store.db import Database
 from makersync.daemon.store.leases import Claim, LeaseLost
 from makersync.plugins import (
@@ -44,8 +45,7 @@ STREAMS = ("listings", "orders", "fees")
 DEFAULT_OVERLAP = timedelta(minutes=15)
 
 
-class StopRequested(Exception):
-    """The pull was asked to stop at its page boundary."""
+__all__ = ["EngineSettings", "PullEngine", "StopRequested"]
 
 
 @dataclass
@@ -71,7 +71,8 @@ class PullEngine:
         limiters: LimiterRegistry | None = None,
         transport_for: Callable[[str], httpx.BaseTransport | None] = lambda _name: None,
         events: PullEvents | None = None,
-        on_secret: Callable[[str], None] = lambda _s: None,
+        on_secret: Callable[[type[Channel], Mapping[str, str]], None] = lambda _cls, _creds: None,
+        pull_clock: PullClock | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -84,19 +85,34 @@ class PullEngine:
         self.transport_for = transport_for
         self.events = events or PullEvents()
         self.on_secret = on_secret
+        # Channels wait on this clock: a wait stops with the pull and shows on it.
+        self.pull_clock = pull_clock or PullClock(clock)
 
     # -- one pull ---------------------------------------------------------
 
     def run(self, claim: Claim, stop: threading.Event) -> str:
         """Run a claimed pull to its end (or to a page boundary when ``stop``
         is set). Returns the pull's state afterwards."""
+        holder = leases.pull_holder(claim.pull_id)
+        if holder is None:
+            return "missing"
+        if holder != ("running", self.settings.owner, claim.token):
+            # Claimed, then paused past the lease before starting: another daemon has it.
+            log.warning("lease lost; another daemon owns this store now", pull_id=str(claim.pull_id),
+                        store_id=str(claim.store_id))
+            return "lease_lost"
         plan = pullstate.load_plan(self.db, claim.pull_id)
         if plan is None or plan.state != "running":
             return plan.state if plan else "missing"
         bound = structlog.contextvars.bound_contextvars(
             account_id=str(plan.account_id), store_id=str(plan.store_id), pull_id=str(plan.pull_id),
             channel=plan.channel)
-        with bound:
+
+        def report(reason: str) -> None:
+            pullstate.set_waiting_reason(self.db, claim.pull_id, self.settings.owner, claim.token, reason)
+            self.events.bump(claim.pull_id)
+
+        with bound, self.pull_clock.bound(stop.is_set, report):
             return self._run(plan, claim, stop)
 
     def _run(self, plan: pullstate.PullPlan, claim: Claim, stop: threading.Event) -> str:
@@ -104,7 +120,7 @@ class PullEngine:
         started = time.monotonic()
         stats = RequestStats(requests=plan.requests_made, throttled=plan.throttled)
         try:
-            plan = self._ensure_window(plan)
+            plan = self._ensure_window(plan, claim)
             channel = self._channel(plan, stats)
             try:
                 self._pull_streams(plan, channel, stats, claim, stop)
@@ -113,7 +129,11 @@ class PullEngine:
         except StopRequested:
             if pullstate.cancel_requested(plan.pull_id):
                 return self._finish(plan, "cancelled", "cancelled by request", lease)
-            pullstate.requeue(self.db, plan.pull_id, lease, self.clock.now())
+            try:
+                pullstate.requeue(self.db, plan.pull_id, lease, self.clock.now())
+            except LeaseLost:
+                log.warning("lease lost; another daemon owns this store now")
+                return "lease_lost"
             self.events.bump(plan.pull_id)
             log.info("pull paused at a page boundary", requests=stats.requests)
             return "queued"
@@ -127,6 +147,9 @@ class PullEngine:
             return self._finish(plan, "failed", f"{type(exc).__name__}: {exc}", lease)
         except Exception:  # a worker's job is a boundary: log it, fail the pull, keep the daemon
             log.exception("pull crashed")
+            # The error may have been the database dropping this thread's connection
+            # (a daemon paused inside a transaction): end the pull on a fresh one.
+            self._reset_connection()
             return self._finish(plan, "failed", "internal error; see the daemon log", lease)
         high_water = plan.as_of if plan.kind in ("initial", "automatic") and not plan.dry_run else None
         log.info("pull succeeded", requests=stats.requests, throttled=stats.throttled,
@@ -135,8 +158,13 @@ class PullEngine:
 
     def _finish(self, plan: pullstate.PullPlan, state: str, error: str, lease: tuple[str, int], *,
                 high_water: Any = None, store_state: str | None = None) -> str:
-        pullstate.finish(self.db, plan.pull_id, state=state, error=error, now=self.clock.now(),
-                         high_water=high_water, store_state=store_state, lease=lease)
+        try:
+            pullstate.finish(self.db, plan.pull_id, state=state, error=error, now=self.clock.now(),
+                             high_water=high_water, store_state=store_state, lease=lease)
+        except LeaseLost:  # fencing: a daemon that lost its lease writes nothing (QUALITY S1)
+            log.warning("lease lost before the pull could end; another daemon owns this store now",
+                        state=state)
+            return "lease_lost"
         self.events.bump(plan.pull_id)
         if state != "succeeded":
             log.warning("pull ended", state=state, error=error)
@@ -146,7 +174,13 @@ class PullEngine:
             "state": state, "counts": fresh.counts if fresh else {}, "error": error})
         return state
 
-    def _ensure_window(self, plan: pullstate.PullPlan) -> pullstate.PullPlan:
+    def _reset_connection(self) -> None:
+        try:
+            self.db.close()
+        except Exception:  # already unusable: the next query opens a new one
+            log.debug("closing a broken database connection failed", exc_info=True)
+
+    def _ensure_window(self, plan: pullstate.PullPlan, claim: Claim) -> pullstate.PullPlan:
         if plan.checkpoint is not None and plan.as_of is not None:
             return plan  # resuming: keep the window the pull started with
         now = self.clock.now()
@@ -156,7 +190,8 @@ class PullEngine:
                              stored_end=plan.window_end, high_water=plan.high_water_mark,
                              reachable_since=plan.reachable_since, overlap=self.settings.overlap)
         pullstate.save_window(self.db, plan.pull_id, window.placed_from, window.placed_to,
-                              window.modified_since, now, window.warnings)
+                              window.modified_since, now, window.warnings, store_id=plan.store_id,
+                              lease=(self.settings.owner, claim.token, self.settings.lease_s))
         loaded = pullstate.load_plan(self.db, plan.pull_id)
         assert loaded is not None
         return loaded
@@ -164,16 +199,14 @@ class PullEngine:
     def _channel(self, plan: pullstate.PullPlan, stats: RequestStats) -> Channel:
         cls = self.registry.get(plan.channel)
         credentials = self.box.decrypt_json(plan.credentials_encrypted)
-        for value in credentials.values():
-            self.on_secret(value)
+        self.on_secret(cls, credentials)
 
         def save(creds: dict[str, str]) -> None:
-            for value in creds.values():
-                self.on_secret(value)
+            self.on_secret(cls, creds)
             secrets.save_credentials(self.db, self.box, plan.store_id, creds)
 
         ctx = ChannelContext(credentials=credentials, settings=self.channel_settings(plan.channel),
-                             clock=self.clock, limiters=self.limiters, save_credentials=save,
+                             clock=self.pull_clock, limiters=self.limiters, save_credentials=save,
                              transport=self.transport_for(plan.channel), stats=stats)
         return cls(ctx)
 
@@ -249,7 +282,7 @@ class PullEngine:
             return channel.iter_listings(cursor)
         if stream == "orders":
             return channel.iter_orders(window, cursor)
-        return channel.iter_fees(window, cursor)
+        return channel.iter_fees(fee_window(channel, window), cursor)
 
     def _write_page(self, plan: pullstate.PullPlan, stream: str, records: Any, counts: ingest.PageCounts,
                     ctx: ingest.IngestContext) -> None:
@@ -272,6 +305,20 @@ class PullEngine:
         for order_id, created in counts.changed_orders:
             self.registry.notify("makersync_order_changed",
                                  order={"id": str(order_id), "store_id": str(plan.store_id)}, created=created)
+
+
+def fee_window(channel: Channel, window: Window) -> Window:
+    """The fees an automatic pull reads: those that occurred since its
+    modified-since mark, less the channel's declared settling lag (Amazon's
+    48 hours), never before the window; other pulls read their whole window.
+    A fee, once posted, does not change, so older ones need no second read."""
+    if window.modified_since is None:
+        return window
+    lag = timedelta(hours=channel.change_detection.fee_trailing_window_hours)
+    start = max(window.placed_from, window.modified_since - lag)
+    if start >= window.placed_to:
+        return window
+    return Window(start, window.placed_to, window.modified_since)
 
 
 def _eta(progress: Mapping[str, Any], elapsed_s: float) -> int:

@@ -1,10 +1,20 @@
 """The worker pool: claims queued pulls (one per store at a time, R4) and runs
-them on a bounded number of threads, renewing their leases by heartbeat."""
+them on a bounded number of threads, renewing their leases by heartbeat.
+
+Every poll it also puts back in the queue the pulls whose daemon died or was
+paused past its lease (``leases.requeue_orphans``), so any daemon on the same
+database takes them over within the lease time plus one poll (QUALITY S1).
+Workers are daemon threads: a pull that cannot reach a page boundary within
+the shutdown grace (a request that hangs) does not keep the process alive;
+its lease simply expires and the pull resumes from its checkpoint elsewhere.
+"""
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import structlog
 
@@ -14,6 +24,7 @@ from makersync.daemon.store.db import Database
 from makersync.daemon.store.leases import Claim
 
 log = structlog.get_logger("makersync.runner")
+T = TypeVar("T")
 
 
 class PullRunner:
@@ -27,8 +38,8 @@ class PullRunner:
         self.poll_s = poll_s
         self.stop_event = threading.Event()
         self._wake = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="pull")
-        self._active: dict[int, tuple[Claim, Future[str]]] = {}
+        self._active: dict[int, tuple[Claim, threading.Thread]] = {}
+        self._lost: set[int] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -52,33 +63,57 @@ class PullRunner:
             return list(self._active)
 
     def _claim_loop(self) -> None:
+        last_orphan_check = time.monotonic()
         while not self.stop_event.is_set():
+            if time.monotonic() - last_orphan_check >= self.poll_s:
+                last_orphan_check = time.monotonic()
+                self._guarded("requeueing orphaned pulls failed",
+                              lambda: leases.requeue_orphans(self.db, self.engine.clock.now()))
             claimed = False
             with self._lock:
                 free = self.workers - len(self._active)
-            if free > 0:
-                try:
-                    claim = leases.claim_next(self.db, self.owner, self.engine.clock.now(),
-                                              self.engine.settings.lease_s)
-                except Exception:  # the database may blip; try again next poll
-                    log.exception("claiming a pull failed")
-                    claim = None
+            if free > 0 and not self.stop_event.is_set():
+                claim = self._guarded("claiming a pull failed", lambda: leases.claim_next(
+                    self.db, self.owner, self.engine.clock.now(), self.engine.settings.lease_s))
                 if claim is not None:
                     claimed = True
-                    future = self._pool.submit(self._run, claim)
+                    thread = threading.Thread(target=self._run, args=(claim,), daemon=True,
+                                              name=f"pull-{claim.pull_id}")
                     with self._lock:
-                        self._active[claim.pull_id] = (claim, future)
+                        self._active[claim.pull_id] = (claim, thread)
+                    thread.start()
             if not claimed:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
+        self._close_connection()
+
+    def _guarded(self, what: str, call: Callable[[], T]) -> T | None:
+        """Run a database call; on failure log it and start the next one on a
+        fresh connection (the server may have dropped this one)."""
+        try:
+            return call()
+        except Exception:  # the database may blip; try again next poll
+            log.exception(what)
+            self._close_connection()
+            return None
+
+    def _close_connection(self) -> None:
+        try:
+            self.db.close()
+        except Exception:
+            log.debug("closing a broken database connection failed", exc_info=True)
 
     def _run(self, claim: Claim) -> str:
         try:
             return self.engine.run(claim, self.stop_event)
+        except Exception:  # a worker's job is a boundary; the engine handles the rest
+            log.exception("pull worker failed", pull_id=str(claim.pull_id))
+            return "failed"
         finally:
             with self._lock:
                 self._active.pop(claim.pull_id, None)
-            self.db.close()
+                self._lost.discard(claim.pull_id)
+            self._close_connection()
             self._wake.set()
 
     def _heartbeat_loop(self) -> None:
@@ -87,24 +122,40 @@ class PullRunner:
             with self._lock:
                 claims = [c for c, _ in self._active.values()]
             for claim in claims:
-                try:
-                    leases.renew(self.db, claim.store_id, self.owner, claim.token, self.engine.clock.now(),
-                                 self.engine.settings.lease_s)
-                except Exception:
-                    log.exception("lease heartbeat failed", store_id=claim.store_id)
+                held = self._guarded("lease heartbeat failed", lambda c=claim: leases.renew(  # type: ignore[misc]
+                    self.db, c.store_id, self.owner, c.token, self.engine.clock.now(),
+                    self.engine.settings.lease_s))
+                if held is False and claim.pull_id not in self._lost and self._taken_from_us(claim):
+                    self._lost.add(claim.pull_id)
+                    log.warning("lease lost; the pull will stop at its next write", pull_id=str(claim.pull_id),
+                                store_id=str(claim.store_id))
+        self._close_connection()
+
+    def _taken_from_us(self, claim: Claim) -> bool:
+        """After a failed renewal: True when another daemon holds or requeued the
+        pull (not when the pull simply ended and released its lease)."""
+        state = self._guarded("reading a pull's holder failed", lambda: leases.pull_holder(claim.pull_id))
+        if state is None:
+            return False
+        pull_state, owner, token = state
+        if pull_state == "running":
+            return (owner, token) != (self.owner, claim.token)
+        return pull_state == "queued" and claim.pull_id in self.active_pulls() and not self.stop_event.is_set()
 
     def stop(self, grace_s: float = 10.0) -> bool:
         """Ask every pull to stop at its next page boundary and wait up to
         ``grace_s``. Returns True when all stopped in time."""
+        deadline = time.monotonic() + grace_s
         self.stop_event.set()
         self._wake.set()
+        for thread in self._threads:  # no claim may start after this
+            thread.join(max(0.0, min(1.0, deadline - time.monotonic())))
         with self._lock:
-            futures = [f for _, f in self._active.values()]
-        done = True
-        for future in futures:
-            try:
-                future.result(timeout=grace_s)
-            except Exception:
-                done = False
-        self._pool.shutdown(wait=False, cancel_futures=True)
+            workers = [t for _, t in self._active.values()]
+        for thread in workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        done = not any(t.is_alive() for t in workers)
+        if not done:
+            log.warning("pulls still running at the end of the grace period; their leases will expire",
+                        pulls=len([t for t in workers if t.is_alive()]))
         return done

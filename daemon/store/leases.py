@@ -58,14 +58,16 @@ def claim_next(db: Database, owner: str, now: datetime, lease_s: float) -> Claim
             if lease is None:
                 continue
             token = lease.fencing_token + 1
-            LeaseRow.update(owner=owner, fencing_token=token, expires_at=expires, heartbeat_at=now).where(
-                LeaseRow.id == lease.id).execute()
+            # The pull first: if it was cancelled meanwhile, the lease stays free.
             taken = PullRow.update(state="running", lease_owner=owner, fencing_token=token,
-                                   lease_expires_at=expires, heartbeat_at=now,
+                                   lease_expires_at=expires, heartbeat_at=now, waiting_reason="",
                                    started_at=pw.fn.COALESCE(PullRow.started_at, now)).where(
                 (PullRow.id == pull_id) & (PullRow.state == "queued")).execute()
-            if taken:
-                return Claim(pull_id, store_id, token)
+            if not taken:
+                continue
+            LeaseRow.update(owner=owner, fencing_token=token, expires_at=expires, heartbeat_at=now).where(
+                LeaseRow.id == lease.id).execute()
+            return Claim(pull_id, store_id, token)
     return None
 
 
@@ -101,17 +103,48 @@ def renew(db: Database, store_id: int, owner: str, token: int, now: datetime, le
 def release(db: Database, store_id: int, owner: str, token: int, now: datetime) -> None:
     """Give the lease back at once (graceful shutdown, pull finished)."""
     with db.write_tx():
-        LeaseRow.update(owner="", expires_at=now - timedelta(seconds=1)).where(
-            (LeaseRow.store == store_id) & (LeaseRow.owner == owner) & (LeaseRow.fencing_token == token)).execute()
+        release_in_tx(store_id, owner, token, now)
 
 
-def requeue_orphans(db: Database, now: datetime) -> int:
-    """Pulls left 'running' under an expired lease (their daemon died) go back to
-    the queue, to resume from their checkpoint. Returns how many."""
-    with db.write_tx():
-        live = LeaseRow.select(LeaseRow.store).where(LeaseRow.expires_at > now)
-        return (PullRow.update(state="queued", lease_owner=None)
-                .where((PullRow.state == "running") & (PullRow.store.not_in(live))).execute())
+def release_in_tx(store_id: int, owner: str, token: int, now: datetime) -> None:
+    """``release`` inside the caller's write transaction."""
+    LeaseRow.update(owner="", expires_at=now - timedelta(seconds=1)).where(
+        (LeaseRow.store == store_id) & (LeaseRow.owner == owner) & (LeaseRow.fencing_token == token)).execute()
+
+
+def requeue_orphans(db: Database, now: datetime, limit: int = 500) -> int:
+    """Pulls left 'running' under an expired lease (their daemon died or was
+    paused past its lease) go back to the queue, to resume from their
+    checkpoint on any daemon. Returns how many.
+
+    Each store's lease row is locked first, as a claim locks it, so a pull
+    claimed a moment ago (its lease renewed after this query's snapshot) is
+    never put back."""
+    live = LeaseRow.select(LeaseRow.store).where(LeaseRow.expires_at > now)
+    stores = [sid for (sid,) in PullRow.select(PullRow.store).where(
+        (PullRow.state == "running") & (PullRow.store.not_in(live))).distinct().limit(limit).tuples()]
+    requeued = 0
+    for store_id in stores:
+        with db.write_tx():
+            q = LeaseRow.select(LeaseRow.id).where(LeaseRow.store == store_id)
+            if not db.is_sqlite:
+                q = q.for_update("FOR UPDATE SKIP LOCKED")
+            lease = q.first()
+            if lease is not None and not LeaseRow.select().where(
+                    (LeaseRow.id == lease.id) & (LeaseRow.expires_at <= now)).exists():
+                continue  # claimed again since the snapshot
+            if lease is None and LeaseRow.select().where(LeaseRow.store == store_id).exists():
+                continue  # another daemon holds the row right now
+            requeued += (PullRow.update(state="queued", lease_owner=None, waiting_reason="")
+                         .where((PullRow.store == store_id) & (PullRow.state == "running")).execute())
+    return requeued
+
+
+def pull_holder(pull_id: int) -> tuple[str, str | None, int] | None:
+    """A pull's (state, lease owner, fencing token); None when it is gone."""
+    row = (PullRow.select(PullRow.state, PullRow.lease_owner, PullRow.fencing_token)
+           .where(PullRow.id == pull_id).tuples().first())
+    return None if row is None else (str(row[0]), row[1], int(row[2]))
 
 
 def store_exists(store_id: int) -> bool:

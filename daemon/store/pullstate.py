@@ -76,10 +76,25 @@ def load_plan(db: Database, pull_id: int) -> PullPlan | None:
 
 
 def save_window(db: Database, pull_id: int, start: datetime, end: datetime, modified_since: datetime | None,
-                as_of: datetime, warnings: Sequence[str]) -> None:
+                as_of: datetime, warnings: Sequence[str], *, store_id: int = 0,
+                lease: tuple[str, int, float] | None = None) -> None:
+    """Record the window a pull reads; with ``lease`` = (owner, token, lease_s)
+    the lease is checked first (raises LeaseLost, writing nothing)."""
     with db.write_tx():
+        if lease is not None:
+            leases.check(store_id, lease[0], lease[1], as_of, lease[2])
         PullRow.update(window_start=start, window_end=end, modified_since=modified_since, as_of=as_of,
                        warnings=list(warnings)).where(PullRow.id == pull_id).execute()
+
+
+def set_waiting_reason(db: Database, pull_id: int, owner: str, token: int, reason: str) -> bool:
+    """Say why a running pull waits ('' when it no longer does). Only the
+    pull's current lease holder may; False when it is not (lease lost)."""
+    with db.write_tx():
+        changed = PullRow.update(waiting_reason=reason).where(
+            (PullRow.id == pull_id) & (PullRow.state == "running") & (PullRow.lease_owner == owner)
+            & (PullRow.fencing_token == token)).execute()
+    return bool(changed)
 
 
 def save_progress(db: Database, pull_id: int, *, checkpoint: Mapping[str, Any] | None = None,
@@ -110,9 +125,15 @@ def cancel_requested(pull_id: int) -> bool:
 def finish(db: Database, pull_id: int, *, state: str, error: str, now: datetime,
            high_water: datetime | None = None, store_state: str | None = None,
            lease: tuple[str, int] | None = None) -> None:
-    """End a pull; a succeeded initial or automatic pull moves the store's high-water mark."""
+    """End a pull; a succeeded initial or automatic pull moves the store's high-water mark.
+
+    With ``lease`` = (owner, token) the lease is checked inside the same
+    transaction and released after it: a daemon that lost its lease raises
+    LeaseLost and writes nothing (QUALITY S1)."""
     with db.write_tx():
         row = PullRow.get_by_id(pull_id)
+        if lease is not None:
+            leases.check(row.store_id, lease[0], lease[1], now, 0.0)
         PullRow.update(state=state, error=error, finished_at=now, waiting_reason="").where(
             PullRow.id == pull_id).execute()
         store_fields: dict[str, Any] = {"last_error": error}
@@ -121,15 +142,17 @@ def finish(db: Database, pull_id: int, *, state: str, error: str, now: datetime,
         if store_state is not None:
             store_fields["state"] = store_state
         StoreRow.update(**store_fields).where(StoreRow.id == row.store_id).execute()
-    if lease is not None:
-        leases.release(db, row.store_id, lease[0], lease[1], now)
+        if lease is not None:
+            leases.release_in_tx(row.store_id, lease[0], lease[1], now)
 
 
 def requeue(db: Database, pull_id: int, lease: tuple[str, int], now: datetime) -> None:
     """Put a running pull back in the queue (shutdown at a page boundary); it
-    resumes from its checkpoint on this or another daemon."""
+    resumes from its checkpoint on this or another daemon. Raises LeaseLost
+    (writing nothing) when the lease was lost meanwhile."""
     with db.write_tx():
         row = PullRow.get_by_id(pull_id)
+        leases.check(row.store_id, lease[0], lease[1], now, 0.0)
         PullRow.update(state="queued", lease_owner=None, waiting_reason="").where(
             (PullRow.id == pull_id) & (PullRow.state == "running")).execute()
-    leases.release(db, row.store_id, lease[0], lease[1], now)
+        leases.release_in_tx(row.store_id, lease[0], lease[1], now)
