@@ -173,6 +173,14 @@ def pull(c: MakersyncClient, a: Args, out: Output) -> int:
     return _finish_pull(follow_pull(c, job.id, out), out)
 
 
+def sync(c: MakersyncClient, a: Args, out: Output) -> int:
+    job = c.sync_store(a.store)
+    if a.no_wait:
+        out.emit(job, lambda m: out.table(f"pull {m.id}", view.PULL_COLUMNS, [view.pull_row(m)]))
+        return EXIT_OK
+    return _finish_pull(follow_pull(c, job.id, out), out)
+
+
 def watch(c: MakersyncClient, a: Args, out: Output) -> int:
     return _finish_pull(follow_pull(c, a.pull, out), out)
 

@@ -200,6 +200,10 @@ class MakersyncClient:
         return self._call(self.pulls.ListPulls, pul.ListPullsRequest(
             store_id=store_id, page_size=page_size, page_token=page_token))
 
+    def sync_store(self, store_id: str) -> res.PullJob:
+        """Queue an automatic pull of the store now: what changed since its last pull."""
+        return self._call(self.pulls.SyncStore, pul.SyncStoreRequest(store_id=store_id))
+
     def cancel_pull(self, pull_id: str) -> res.PullJob:
         return self._call(self.pulls.CancelPull, pul.CancelPullRequest(pull_id=pull_id))
 

@@ -118,6 +118,11 @@ class App(Protocol):
         """Queue a manual pull (R4). Raises NotFound, InvalidArgument, FailedPrecondition."""
         ...
 
+    def sync_store(self, store_id: str) -> PullView:
+        """Queue an automatic pull of the store now (R5). Raises NotFound,
+        FailedPrecondition (the store needs reconnecting)."""
+        ...
+
     def cancel_pull(self, pull_id: str) -> PullView:
         """Cancel a pull (a running one stops at its next page). Raises
         NotFound, FailedPrecondition (already succeeded or failed)."""

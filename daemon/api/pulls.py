@@ -11,6 +11,7 @@ import grpc
 from makersync.daemon.api import access, convert, validate
 from makersync.daemon.api.app import App
 from makersync.daemon.domain import integrations, pulls
+from makersync.daemon.domain.errors import FailedPrecondition
 from makersync.v1 import pulls_pb2 as pb
 from makersync.v1 import pulls_pb2_grpc, resources_pb2
 
@@ -29,7 +30,13 @@ class PullServicer(pulls_pb2_grpc.PullServiceServicer):
         store_id = validate.require_id(request.store_id, "store_id")
         validate.date_str(request.start_date, "start_date", required=True)
         validate.date_str(request.end_date, "end_date", required=True)
-        access.check_owner(lambda: integrations.get_store(self.app.db, store_id), "store_id")
+        store = integrations.get_store(self.app.db, store_id)
+        access.check_account(store.account_id, "store_id")
+        if store.state == "needs_reconnect":
+            # pulls.proto: refused here, not queued to fail again at the channel.
+            raise FailedPrecondition(
+                "store_id", "the channel refused this store's credentials; reconnect it (Connect with new "
+                "credentials) before pulling" + (f"; last error: {store.last_error}" if store.last_error else ""))
         view = self.app.request_pull(store_id, request.start_date, request.end_date, request.dry_run)
         return convert.pull_to_proto(view)
 
@@ -76,3 +83,8 @@ class PullServicer(pulls_pb2_grpc.PullServiceServicer):
         pull_id = validate.require_id(request.pull_id, "pull_id")
         access.check_owner(lambda: pulls.get_pull(self.app.db, pull_id), "pull_id")
         return convert.pull_to_proto(self.app.cancel_pull(pull_id))
+
+    def SyncStore(self, request: pb.SyncStoreRequest, context: grpc.ServicerContext) -> resources_pb2.PullJob:
+        store_id = validate.require_id(request.store_id, "store_id")
+        access.check_owner(lambda: integrations.get_store(self.app.db, store_id), "store_id")
+        return convert.pull_to_proto(self.app.sync_store(store_id))

@@ -161,3 +161,25 @@ def cancel_pull(db: Database, clock: Clock, pull_id: str) -> PullView:
         view = q.fetch_pull(db, ident)
     assert view is not None
     return view
+
+
+SYNC_PRIORITY = 15
+"""A sync asked for by a person runs before scheduled automatic pulls, after manual ones."""
+
+
+def request_sync(db: Database, clock: Clock, store_id: str) -> PullView:
+    """Queue an automatic pull of the store now (R5): the engine reads what
+    changed since the last successful pull when it starts. Raises NotFound,
+    FailedPrecondition (the store needs reconnecting)."""
+    ident = parse_id(store_id, "store_id", "store")
+    with db.read_tx():
+        store = qi.fetch_store(db, ident)
+    if store is None:
+        raise NotFound("store_id", f"no store {store_id!r}")
+    if store.state != "active":
+        raise FailedPrecondition("store_id", "the store needs reconnecting: connect it again with new credentials",
+                                 "R5")
+    now = clock.now()
+    # the window is set by the engine when the pull starts; this one only has a valid shape
+    return enqueue_pull(db, clock, store_id, "automatic", now - timedelta(seconds=1), now,
+                        priority=SYNC_PRIORITY)

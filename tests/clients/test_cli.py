@@ -165,8 +165,6 @@ def test_connect_beyond_the_plan_limit_exits_4_and_changes_nothing(solo):
     assert sum(len(i["stores"]) for i in integrations) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="domain: reconnect of the same shop is refused ALREADY_EXISTS; "
-                   "integrations.proto says it keeps the store id (reported)")
 def test_connecting_the_same_shop_again_is_a_reconnect(ms, daemon):
     account = new_account(ms, plan="trial", start=days_ago(10))
     first = ms("connect", account["id"], "etsy", *daemon.creds())

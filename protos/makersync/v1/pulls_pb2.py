@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from makersync.v1 import resources_pb2 as makersync_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18makersync/v1/pulls.proto\x12\x0cmakersync.v1\x1a\x1cmakersync/v1/resources.proto\"V\n\x0bPullRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"!\n\x0eGetPullRequest\x12\x0f\n\x07pull_id\x18\x01 \x01(\t\"#\n\x10WatchPullRequest\x12\x0f\n\x07pull_id\x18\x01 \x01(\t\"K\n\x10ListPullsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x11ListPullsResponse\x12$\n\x05pulls\x18\x01 \x03(\x0b\x32\x15.makersync.v1.PullJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x11\x43\x61ncelPullRequest\x12\x0f\n\x07pull_id\x18\x01 \x01(\t2\xe1\x02\n\x0bPullService\x12\x38\n\x04Pull\x12\x19.makersync.v1.PullRequest\x1a\x15.makersync.v1.PullJob\x12>\n\x07GetPull\x12\x1c.makersync.v1.GetPullRequest\x1a\x15.makersync.v1.PullJob\x12\x44\n\tWatchPull\x12\x1e.makersync.v1.WatchPullRequest\x1a\x15.makersync.v1.PullJob0\x01\x12L\n\tListPulls\x12\x1e.makersync.v1.ListPullsRequest\x1a\x1f.makersync.v1.ListPullsResponse\x12\x44\n\nCancelPull\x12\x1f.makersync.v1.CancelPullRequest\x1a\x15.makersync.v1.PullJobb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18makersync/v1/pulls.proto\x12\x0cmakersync.v1\x1a\x1cmakersync/v1/resources.proto\"V\n\x0bPullRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"!\n\x0eGetPullRequest\x12\x0f\n\x07pull_id\x18\x01 \x01(\t\"#\n\x10WatchPullRequest\x12\x0f\n\x07pull_id\x18\x01 \x01(\t\"K\n\x10ListPullsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x11ListPullsResponse\x12$\n\x05pulls\x18\x01 \x03(\x0b\x32\x15.makersync.v1.PullJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x11\x43\x61ncelPullRequest\x12\x0f\n\x07pull_id\x18\x01 \x01(\t\"$\n\x10SyncStoreRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t2\xa5\x03\n\x0bPullService\x12\x38\n\x04Pull\x12\x19.makersync.v1.PullRequest\x1a\x15.makersync.v1.PullJob\x12>\n\x07GetPull\x12\x1c.makersync.v1.GetPullRequest\x1a\x15.makersync.v1.PullJob\x12\x44\n\tWatchPull\x12\x1e.makersync.v1.WatchPullRequest\x1a\x15.makersync.v1.PullJob0\x01\x12L\n\tListPulls\x12\x1e.makersync.v1.ListPullsRequest\x1a\x1f.makersync.v1.ListPullsResponse\x12\x44\n\nCancelPull\x12\x1f.makersync.v1.CancelPullRequest\x1a\x15.makersync.v1.PullJob\x12\x42\n\tSyncStore\x12\x1e.makersync.v1.SyncStoreRequest\x1a\x15.makersync.v1.PullJobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +44,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTPULLSRESPONSE']._serialized_end=391
   _globals['_CANCELPULLREQUEST']._serialized_start=393
   _globals['_CANCELPULLREQUEST']._serialized_end=429
-  _globals['_PULLSERVICE']._serialized_start=432
-  _globals['_PULLSERVICE']._serialized_end=785
+  _globals['_SYNCSTOREREQUEST']._serialized_start=431
+  _globals['_SYNCSTOREREQUEST']._serialized_end=467
+  _globals['_PULLSERVICE']._serialized_start=470
+  _globals['_PULLSERVICE']._serialized_end=891
 # @@protoc_insertion_point(module_scope)

@@ -54,3 +54,9 @@ class CancelPullRequest(_message.Message):
     PULL_ID_FIELD_NUMBER: _ClassVar[int]
     pull_id: str
     def __init__(self, pull_id: _Optional[str] = ...) -> None: ...
+
+class SyncStoreRequest(_message.Message):
+    __slots__ = ("store_id",)
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    def __init__(self, store_id: _Optional[str] = ...) -> None: ...

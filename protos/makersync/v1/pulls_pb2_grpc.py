@@ -64,6 +64,11 @@ class PullServiceStub:
                 request_serializer=makersync_dot_v1_dot_pulls__pb2.CancelPullRequest.SerializeToString,
                 response_deserializer=makersync_dot_v1_dot_resources__pb2.PullJob.FromString,
                 _registered_method=True)
+        self.SyncStore = channel.unary_unary(
+                '/makersync.v1.PullService/SyncStore',
+                request_serializer=makersync_dot_v1_dot_pulls__pb2.SyncStoreRequest.SerializeToString,
+                response_deserializer=makersync_dot_v1_dot_resources__pb2.PullJob.FromString,
+                _registered_method=True)
 
 
 class PullServiceServicer:
@@ -147,6 +152,21 @@ class PullServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SyncStore(self, request, context):
+        """Queues an automatic pull of the store now, as the scheduler would at its
+        next slot: what is new or changed since the last successful pull, plus the
+        channel's declared change detection (R5). It does not recreate deleted
+        orders (R7) and waits its turn behind a running pull of the store (R4).
+        Any plan may run it; it does not move the store's next automatic pull.
+
+        Errors:
+        NOT_FOUND: no store with `store_id`.
+        FAILED_PRECONDITION: the store needs reconnecting.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PullServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +193,11 @@ def add_PullServiceServicer_to_server(servicer, server):
             'CancelPull': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelPull,
                     request_deserializer=makersync_dot_v1_dot_pulls__pb2.CancelPullRequest.FromString,
+                    response_serializer=makersync_dot_v1_dot_resources__pb2.PullJob.SerializeToString,
+            ),
+            'SyncStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncStore,
+                    request_deserializer=makersync_dot_v1_dot_pulls__pb2.SyncStoreRequest.FromString,
                     response_serializer=makersync_dot_v1_dot_resources__pb2.PullJob.SerializeToString,
             ),
     }
@@ -314,6 +339,33 @@ class PullService:
             target,
             '/makersync.v1.PullService/CancelPull',
             makersync_dot_v1_dot_pulls__pb2.CancelPullRequest.SerializeToString,
+            makersync_dot_v1_dot_resources__pb2.PullJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/makersync.v1.PullService/SyncStore',
+            makersync_dot_v1_dot_pulls__pb2.SyncStoreRequest.SerializeToString,
             makersync_dot_v1_dot_resources__pb2.PullJob.FromString,
             options,
             channel_credentials,
