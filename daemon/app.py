@@ -88,6 +88,10 @@ class DaemonApp:
     def plans(self) -> Mapping[str, Plan]:
         return self.config.plans
 
+    @property
+    def default_daily_pull_hour(self) -> int:
+        return self.config.scheduler.daily_hour_default
+
     def start(self, *, scheduler: bool = True, watch_config: bool = True) -> DaemonApp:
         self.runner.start()
         if scheduler:

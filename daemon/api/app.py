@@ -95,6 +95,11 @@ class App(Protocol):
         """The plan table in force (R1)."""
         ...
 
+    @property
+    def default_daily_pull_hour(self) -> int:
+        """The local hour of daily pulls for accounts that name none (``[scheduler] daily_hour_default``)."""
+        ...
+
     def list_channels(self) -> list[ChannelInfoView]:
         """The installed channel plugins, by name."""
         ...

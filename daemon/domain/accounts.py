@@ -17,6 +17,7 @@ from makersync.daemon.domain.paging import parse_id
 from makersync.daemon.domain.views import AccountView, LocationView, Page
 from makersync.daemon.store import accounts as q
 from makersync.daemon.store import integrations as qi
+from makersync.daemon.store import schedule
 from makersync.plugins.clock import Clock
 
 if TYPE_CHECKING:
@@ -146,6 +147,8 @@ def update_account(
                 # Off was only the manual-only plan's default (R5); the new plan has a cadence.
                 qi.set_automatic_updates_for_account(db, ident, True)
         q.update_account(db, ident, changes)
+        if changes.keys() & {"plan", "time_zone", "daily_pull_hour"}:
+            schedule.clear_future_slots(db, ident, clock.now())  # the new cadence applies at once (R1)
         view = q.fetch_account(db, plans, clock.now(), ident)
     assert view is not None
     return view

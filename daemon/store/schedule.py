@@ -169,3 +169,11 @@ def move_slot(db: Database, store_id: int, old: datetime | None, new: datetime |
     cursor = db.pw.execute_sql(f"UPDATE {_S} SET {_SLOT} = {p} WHERE {where}",
                                [None if new is None else _instant(new), *params])
     return bool(cursor.rowcount)
+
+
+def clear_future_slots(db: Database, account_id: int, now: datetime) -> int:
+    """Forget the account's slots still to come, so the scheduler sets them
+    again from the account's new plan, zone or hour at its next tick. Slots
+    already due are kept: a due pull is never skipped by a change."""
+    return int(StoreRow.update(next_automatic_pull_at=None).where(
+        (StoreRow.account == account_id) & (StoreRow.next_automatic_pull_at > now)).execute())

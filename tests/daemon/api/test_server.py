@@ -89,3 +89,13 @@ def test_expired_deadline_is_refused_with_deadline_exceeded(api):
     with pytest.raises(grpc.RpcError) as info:
         api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=0.000001)
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_create_account_takes_daily_hour_from_config_when_request_names_none(tmp_path):
+    """R1: daily pulls run at 05:00 by default; [scheduler] daily_hour_default changes it."""
+    from tests.daemon.api.api_fixtures import start_server
+
+    toml = "[scheduler]\ndaily_hour_default = 7\n"
+    for running in start_server(tmp_path, toml):
+        assert running.create_account().daily_pull_hour == 7
+        assert running.create_account(name="Other", daily_pull_hour=22).daily_pull_hour == 22

@@ -160,14 +160,20 @@ def test_plan_change_applies_at_once(app, scheduler, shops, clock):
     scheduler.tick(clock.now())
     assert _local(shops.slot(store)).hour == 5
 
+    accounts.update_account(app.db, clock, app.plans, account.id, plan="business")
+    accounts.update_account(app.db, clock, app.plans, account.id, plan="studio")  # hourly back to daily
+    clock.advance(1)
+    scheduler.tick(clock.now())
+    assert _local(shops.slot(store)).hour == 5 and shops.slot(store) > clock.now() + timedelta(hours=1)
 
-def test_daily_hour_change_applies_within_a_minute(app, scheduler, shops, clock):
-    """R1: a new local hour moves the next pull at the next full pass (at most a minute)."""
+
+def test_daily_hour_change_applies_at_once(app, scheduler, shops, clock):
+    """R1: a new local hour moves the next pull at the scheduler's next tick."""
     account = shops.account("studio")
     store = shops.store(account)
     scheduler.tick(clock.now())
     accounts.update_account(app.db, clock, app.plans, account.id, daily_pull_hour=18)
-    clock.advance(60)
+    clock.advance(1)
     scheduler.tick(clock.now())
     slot = _local(shops.slot(store))
     assert (slot.date().isoformat(), slot.hour) == ("2026-06-01", 18)
