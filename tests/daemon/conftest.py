@@ -8,14 +8,11 @@ PostgreSQL half is skipped, saying so, except under ``CI=true`` where it fails.
 
 from __future__ import annotations
 
-import os
-import secrets as pysecrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -34,23 +31,9 @@ from makersync.daemon.store.models import (
 )
 from makersync.daemon.store.secrets import SecretBox, generate_key
 from makersync.plugins.clock import FakeClock
+from tests.pg import fresh_schema
 
-PG_URL = os.environ.get("MAKERSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CHANNELS = ("etsy", "shopify", "amazon")
-_pg_state: dict[str, str] = {}
-
-
-def _pg_unavailable() -> str:
-    """'' when the PostgreSQL server answers, else why not (checked once)."""
-    if "why" not in _pg_state:
-        try:
-            import psycopg2
-
-            psycopg2.connect(PG_URL, connect_timeout=3).close()
-            _pg_state["why"] = ""
-        except Exception as exc:  # any failure means "no server for this run"
-            _pg_state["why"] = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
-    return _pg_state["why"]
 
 
 @pytest.fixture
@@ -64,24 +47,7 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose connections all use a fresh, empty schema."""
-    why = _pg_unavailable()
-    if why:
-        message = f"PostgreSQL suite skipped: no server at {PG_URL} ({why})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
-    import psycopg2
-
-    schema = f"t_{pysecrets.token_hex(6)}"
-    admin = psycopg2.connect(PG_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options={quote(f'-c search_path={schema}')}"
-    finally:
-        admin.cursor().execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    yield from fresh_schema("t")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import secrets as pysecrets
 import signal
 import subprocess
 import sys
@@ -21,14 +20,11 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-
-import pytest
 
 from makersync.plugins.example import ExampleSimulator
 from makersync.plugins.simulate import Faults, SimServer
+from tests.pg import fresh_schema
 
-PG_URL = os.environ.get("MAKERSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START_TIMEOUT_S = 30.0
 LISTENING = "makersyncd listening on "
 
@@ -38,25 +34,7 @@ LISTENING = "makersyncd listening on "
 
 def pg_schema() -> Iterator[str]:
     """A URL whose connections use a fresh schema, dropped afterwards (a fixture body)."""
-    try:
-        import psycopg2
-
-        psycopg2.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:  # any failure means "no server for this run"
-        message = f"PostgreSQL suite skipped: no server at {PG_URL} ({type(exc).__name__}: {str(exc).strip()[:200]})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
-    schema = f"e2e_{pysecrets.token_hex(5)}"
-    admin = psycopg2.connect(PG_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options={quote(f'-c search_path={schema}')}"
-    finally:
-        admin.cursor().execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    yield from fresh_schema("e2e")
 
 
 class Sql:
