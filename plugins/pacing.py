@@ -25,6 +25,10 @@ import httpx
 from .clock import SYSTEM_CLOCK, Clock
 
 MAX_SINGLE_WAIT_S = 3600.0
+MIN_SINGLE_WAIT_S = 0.001
+"""A wait is never shorter: at a very high rate (a simulator with no limit)
+the wait for a fraction of a token can be below what a clock's float can
+add to it, and a fake clock would never move."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,7 @@ class LimiterRegistry:
                     for b in buckets:
                         b.take(cost)
                     return waited
-            wait = min(wait, MAX_SINGLE_WAIT_S)
+            wait = min(max(wait, MIN_SINGLE_WAIT_S), MAX_SINGLE_WAIT_S)
             self.clock.sleep(wait)
             waited += wait
 

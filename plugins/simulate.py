@@ -132,6 +132,9 @@ class Simulator(abc.ABC):
         self.throttled = 0
         self.faults_injected = 0
         self.by_path: dict[str, int] = {}
+        self._responses: dict[tuple[str, str, bytes], tuple[int, bytes, list[tuple[str, str]]]] | None = None
+        self._cached_methods: frozenset[str] = frozenset()
+        self.cache_hits = 0
 
     # -- the callable ---------------------------------------------------------
 
@@ -149,7 +152,17 @@ class Simulator(abc.ABC):
         if self.faults.latency_s:
             self.clock.sleep(self.faults.latency_s)
         with self.lock:
+            cache = self._responses
+            cache_key = None
+            if cache is not None and request.method in self._cached_methods:
+                cache_key = (request.method, str(request.url), request.content)
+                hit = cache.get(cache_key)
+                if hit is not None:
+                    self.cache_hits += 1
+                    return httpx.Response(hit[0], content=hit[1], headers=hit[2])
             response = self.handle(request)
+            if cache is not None and cache_key is not None and response.status_code == 200:
+                cache[cache_key] = (200, response.content, list(response.headers.items()))
             if response.status_code == 429:
                 self.throttled += 1
             if self.faults.truncate_rate and self._roll(self.faults.truncate_rate):
@@ -162,6 +175,27 @@ class Simulator(abc.ABC):
     def transport(self) -> httpx.MockTransport:
         """This simulator as an in-process transport."""
         return httpx.MockTransport(self)
+
+    def cache_responses(self, enabled: bool = True, methods: tuple[str, ...] = ("GET",)) -> None:
+        """Answer a request seen before (same method, URL and body) from
+        memory, for benchmarks (QUALITY P1). Only ``methods`` are cached: a
+        token endpoint's POST must never be (GraphQL reads may).
+
+        A real channel renders its pages on its own machines; the benchmark
+        measures our side of the pipeline, so after a warm-up pull the
+        simulator only hands back the bytes it rendered then. A cached answer
+        skips the channel's allowance and its checks: use it with an
+        unlimited ``speed`` and unchanging credentials. A change to the shop
+        (``/_sim/change``, :meth:`clear_cache`) drops the cache."""
+        with self.lock:
+            self._responses = {} if enabled else None
+            self._cached_methods = frozenset(m.upper() for m in methods)
+
+    def clear_cache(self) -> None:
+        """Forget cached answers (the shop changed)."""
+        with self.lock:
+            if self._responses is not None:
+                self._responses = {}
 
     def route_name(self, request: httpx.Request) -> str:
         return request.url.path
@@ -283,6 +317,7 @@ class Simulator(abc.ABC):
                 if path == "/_sim/stats" and request.method == "GET":
                     return json_response(200, self.stats())
                 if path == "/_sim/change" and request.method == "POST":
+                    self.clear_cache()
                     return json_response(200, self.apply_change(body))
                 if path == "/_sim/faults" and request.method == "POST":
                     self.faults.update(body)

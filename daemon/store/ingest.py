@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from makersync.daemon.rules import normalize_sku, normalize_title
+from makersync.daemon.store.bulk import RowWriter, select_in
 from makersync.daemon.store.models import (
     AdjustmentRow,
     FeeRow,
@@ -62,13 +63,8 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _tombstoned(store_id: int, kind: str, external_ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in _chunks(list(external_ids)):
-        q = TombstoneRow.select(TombstoneRow.external_id).where(
-            (TombstoneRow.store == store_id) & (TombstoneRow.kind == kind) & (TombstoneRow.external_id.in_(part))
-        )
-        found.update(r.external_id for r in q)
-    return found
+    rows = select_in(TombstoneRow, ("external_id",), "external_id", external_ids, store=store_id, kind=kind)
+    return {ext for (ext,) in rows}
 
 
 def _clear_tombstones(store_id: int, kind: str, external_ids: Iterable[str]) -> None:
@@ -132,16 +128,10 @@ class ProductMatcher:
 
 def _listing_map(store_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, str]]:
     """(external_id, variation) -> (listing id, product id, payload hash)."""
-    keys = list(set(keys))
     ids = sorted({k[0] for k in keys})
-    found: dict[tuple[str, str], tuple[int, int, str]] = {}
-    for part in _chunks(ids):
-        q = ListingRow.select(ListingRow.id, ListingRow.external_id, ListingRow.external_variation_id,
-                              ListingRow.product, ListingRow.payload_hash).where(
-            (ListingRow.store == store_id) & (ListingRow.external_id.in_(part)))
-        for lid, ext, var, pid, phash in q.tuples():
-            found[(ext, var)] = (lid, pid, phash)
-    return found
+    rows = select_in(ListingRow, ("id", "external_id", "external_variation_id", "product", "payload_hash"),
+                     "external_id", ids, store=store_id)
+    return {(ext, var): (lid, pid, phash) for lid, ext, var, pid, phash in rows}
 
 
 def write_listing_page(ctx: IngestContext, records: Sequence[ListingRecord], counts: PageCounts,
@@ -210,22 +200,64 @@ def _order_fields(ctx: IngestContext, rec: OrderRecord) -> dict[str, Any]:
     )
 
 
-def _write_children(order_id: int, rec: OrderRecord, links: dict[tuple[str, str], tuple[int, int]]) -> None:
-    lines = []
-    for pos, ln in enumerate(rec.lines):
-        lid, pid = links.get((ln.listing_external_id, ln.variation_external_id), (None, None))
-        lines.append(dict(order=order_id, position=pos, external_id=ln.external_id, listing=lid,
-                          listing_external_id=ln.listing_external_id,
-                          variation_external_id=ln.variation_external_id, sku=ln.sku, title=ln.title,
-                          quantity=ln.quantity, unit_price=ln.unit_price, product=pid))
-    if lines:
-        OrderLineRow.insert_many(lines).execute()
-    if rec.refunds:
-        RefundRow.insert_many([dict(order=order_id, external_id=r.external_id, amount=r.amount,
-                                    created_at=r.created_at, reason=r.reason) for r in rec.refunds]).execute()
-    if rec.adjustments:
-        AdjustmentRow.insert_many([dict(order=order_id, external_id=a.external_id, kind=a.kind, amount=a.amount,
-                                        created_at=a.created_at, note=a.note) for a in rec.adjustments]).execute()
+_NEW_ORDERS = RowWriter(OrderRow, (
+    "account", "store", "channel", "external_id", "location", "first_pulled_at", "created_at", "order_number",
+    "status", "channel_status", "placed_at", "modified_at", "shipped_at", "shipped_at_auto", "cancelled_at",
+    "currency", "subtotal", "shipping", "tax", "discount", "total", "refunded", "fulfillment", "payload_hash",
+    "last_pull_id", "updated_at"))
+_LINES = RowWriter(OrderLineRow, (
+    "order", "position", "external_id", "listing", "listing_external_id", "variation_external_id", "sku", "title",
+    "quantity", "unit_price", "product"))
+_REFUNDS = RowWriter(RefundRow, ("order", "external_id", "amount", "created_at", "reason"))
+_ADJUSTMENTS = RowWriter(AdjustmentRow, ("order", "external_id", "kind", "amount", "created_at", "note"))
+
+
+def _new_order_row(ctx: IngestContext, ext: str, rec: OrderRecord) -> tuple[Any, ...]:
+    """A new order in ``_NEW_ORDERS`` column order (the fields of ``_order_fields``)."""
+    shipped_at, auto = rec.shipped_at, False
+    if (ctx.automatic_shipped_date_since is not None and shipped_at is None
+            and ctx.now >= ctx.automatic_shipped_date_since):
+        shipped_at, auto = rec.placed_at, True  # R6
+    return (ctx.account_id, ctx.store_id, ctx.channel, ext, ctx.default_location_id, ctx.now, ctx.now,
+            rec.order_number, rec.status.value, rec.channel_status, rec.placed_at, rec.modified_at, shipped_at,
+            auto, rec.cancelled_at, rec.currency, rec.subtotal, rec.shipping, rec.tax, rec.discount, rec.total,
+            rec.refunded, rec.fulfillment, record_hash(rec), ctx.pull_id, ctx.now)
+
+
+def _order_ids(store_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+    return dict(select_in(OrderRow, ("external_id", "id"), "external_id", external_ids, store=store_id))
+
+
+class _StoredOrder(NamedTuple):
+    """What a page write needs of an order already in the books."""
+
+    id: int
+    external_id: str
+    payload_hash: str
+    modified_at: datetime | None
+    locally_edited: bool
+    local_edits: Any
+    shipped_at: datetime | None
+    shipped_at_auto: bool
+
+
+def _write_children(orders: Sequence[tuple[int, OrderRecord]],
+                    links: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Lines, refunds and adjustments of ``orders`` (order id, record), one statement each."""
+    lines: list[tuple[Any, ...]] = []
+    refunds: list[tuple[Any, ...]] = []
+    adjustments: list[tuple[Any, ...]] = []
+    for order_id, rec in orders:
+        for pos, ln in enumerate(rec.lines):
+            lid, pid = links.get((ln.listing_external_id, ln.variation_external_id), (None, None))
+            lines.append((order_id, pos, ln.external_id, lid, ln.listing_external_id, ln.variation_external_id,
+                          ln.sku, ln.title, ln.quantity, ln.unit_price, pid))
+        refunds.extend((order_id, r.external_id, r.amount, r.created_at, r.reason) for r in rec.refunds)
+        adjustments.extend((order_id, a.external_id, a.kind, a.amount, a.created_at, a.note)
+                           for a in rec.adjustments)
+    _LINES.insert(lines)
+    _REFUNDS.insert(refunds)
+    _ADJUSTMENTS.insert(adjustments)
 
 
 def _delete_children(order_ids: Sequence[int]) -> None:
@@ -244,16 +276,13 @@ def write_order_page(ctx: IngestContext, records: Sequence[OrderRecord], counts:
             latest[rec.external_id] = rec
     ids = list(latest)
     tombstoned = _tombstoned(ctx.store_id, "order", ids)
-    existing: dict[str, Any] = {}
-    for part in _chunks(ids):
-        q = OrderRow.select(OrderRow.id, OrderRow.external_id, OrderRow.payload_hash, OrderRow.modified_at,
-                            OrderRow.locally_edited, OrderRow.local_edits, OrderRow.shipped_at,
-                            OrderRow.shipped_at_auto).where(
-            (OrderRow.store == ctx.store_id) & (OrderRow.external_id.in_(part)))
-        existing.update({row.external_id: row for row in q})
+    existing = {row.external_id: row for row in map(_StoredOrder._make, select_in(
+        OrderRow, _StoredOrder._fields, "external_id", ids, store=ctx.store_id))}
     links = _listings_for_lines(ctx, list(latest.values()), counts)
     recreate = ctx.pull_kind == "manual"
     to_replace: list[tuple[int, OrderRecord]] = []
+    new: list[tuple[str, OrderRecord]] = []
+    changed: list[tuple[int | str, bool]] = []  # new orders by external id until inserted
     for ext, rec in latest.items():
         row = existing.get(ext)
         if ext in tombstoned:
@@ -262,17 +291,9 @@ def write_order_page(ctx: IngestContext, records: Sequence[OrderRecord], counts:
                 continue
             _clear_tombstones(ctx.store_id, "order", [ext])
         if row is None:
-            fields = _order_fields(ctx, rec)
-            if (ctx.automatic_shipped_date_since is not None and rec.shipped_at is None
-                    and ctx.now >= ctx.automatic_shipped_date_since):
-                fields.update(shipped_at=rec.placed_at, shipped_at_auto=True)  # R6
-            order_id = OrderRow.insert(
-                account=ctx.account_id, store=ctx.store_id, channel=ctx.channel, external_id=ext,
-                location=ctx.default_location_id, first_pulled_at=ctx.now, created_at=ctx.now, **fields,
-            ).execute()
-            _write_children(order_id, rec, links)
+            new.append((ext, rec))
             counts.add("orders_recreated" if ext in tombstoned else "orders_created")
-            counts.changed_orders.append((order_id, True))
+            changed.append((ext, True))
             continue
         if row.modified_at is not None and rec.modified_at < row.modified_at:
             counts.add("orders_unchanged")  # R14: an older copy never overwrites a newer one
@@ -293,14 +314,25 @@ def write_order_page(ctx: IngestContext, records: Sequence[OrderRecord], counts:
             counts.add("local_edits_overwritten")
         OrderRow.update(**fields).where(OrderRow.id == row.id).execute()
         counts.add("orders_updated")
-        counts.changed_orders.append((row.id, False))
+        changed.append((row.id, False))
     if to_replace:
         _delete_children([oid for oid, _ in to_replace])
-        for oid, rec in to_replace:
-            _write_children(oid, rec, links)
+    new_ids: dict[str, int] = {}
+    if new:  # one statement for the page's new orders, one per kind of child (QUALITY P1)
+        _NEW_ORDERS.insert([_new_order_row(ctx, ext, rec) for ext, rec in new])
+        new_ids = _order_ids(ctx.store_id, [ext for ext, _ in new])
+    counts.changed_orders.extend(
+        (new_ids[key] if isinstance(key, str) else key, created) for key, created in changed)
+    _write_children([*to_replace, *((new_ids[ext], rec) for ext, rec in new)], links)
 
 
 # --- fees (R12) --------------------------------------------------------------------
+
+
+_FEE_FIELDS = ("kind", "channel_kind", "amount", "channel_amount", "currency", "occurred_at", "order",
+               "order_external_id", "listing", "listing_external_id", "variation_external_id", "description",
+               "payload_hash", "last_pull_id", "updated_at")
+_NEW_FEES = RowWriter(FeeRow, ("account", "store", "external_id", "created_at", *_FEE_FIELDS))
 
 
 def write_fee_page(ctx: IngestContext, records: Sequence[FeeRecord], counts: PageCounts) -> None:
@@ -308,17 +340,10 @@ def write_fee_page(ctx: IngestContext, records: Sequence[FeeRecord], counts: Pag
     latest = {rec.external_id: rec for rec in records}
     ids = list(latest)
     tombstoned = _tombstoned(ctx.store_id, "fee", ids)
-    existing: dict[str, tuple[int, str]] = {}
-    for part in _chunks(ids):
-        q = FeeRow.select(FeeRow.id, FeeRow.external_id, FeeRow.payload_hash).where(
-            (FeeRow.store == ctx.store_id) & (FeeRow.external_id.in_(part)))
-        existing.update({ext: (fid, h) for fid, ext, h in q.tuples()})
-    order_ids: dict[str, int] = {}
-    order_refs = sorted({r.order_external_id for r in latest.values() if r.order_external_id})
-    for part in _chunks(order_refs):
-        q = OrderRow.select(OrderRow.id, OrderRow.external_id).where(
-            (OrderRow.store == ctx.store_id) & (OrderRow.external_id.in_(part)))
-        order_ids.update({ext: oid for oid, ext in q.tuples()})
+    existing = {ext: (fid, h) for fid, ext, h in select_in(
+        FeeRow, ("id", "external_id", "payload_hash"), "external_id", ids, store=ctx.store_id)}
+    order_ids = _order_ids(ctx.store_id, sorted({r.order_external_id for r in latest.values()
+                                                 if r.order_external_id}))
     listing_keys = {(r.listing_external_id, r.variation_external_id) for r in latest.values() if r.listing_external_id}
     listings = _listing_map(ctx.store_id, listing_keys)
     listing_any = {k[0]: v[0] for k, v in listings.items()}
@@ -342,13 +367,11 @@ def write_fee_page(ctx: IngestContext, records: Sequence[FeeRecord], counts: Pag
                       payload_hash=record_hash(rec), last_pull_id=ctx.pull_id, updated_at=ctx.now)
         found = existing.get(ext)
         if found is None:
-            inserts.append(dict(account=ctx.account_id, store=ctx.store_id, external_id=ext, created_at=ctx.now,
-                                **fields))
+            inserts.append((ctx.account_id, ctx.store_id, ext, ctx.now, *(fields[k] for k in _FEE_FIELDS)))
             counts.add("fees_created")
         elif found[1] == fields["payload_hash"]:
             counts.add("fees_unchanged")
         else:
             FeeRow.update(**fields).where(FeeRow.id == found[0]).execute()
             counts.add("fees_updated")
-    for part in _chunks(inserts):
-        FeeRow.insert_many(part).execute()
+    _NEW_FEES.insert(inserts)
