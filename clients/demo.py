@@ -131,7 +131,7 @@ def summary(ms: MakersyncClient, account_id: str, jobs: dict[str, res.PullJob]) 
                       f"{refunded:.2f}", str(cancelled), str(job.requests_made), str(job.throttled_responses))
     console.print(table)
 
-    matched = Counter()
+    matched: Counter[str] = Counter()
     products = list(ms.iter_products(account_id))
     for product in products:
         for listing in product.listings:

@@ -101,6 +101,12 @@ class DaemonApp:
                 Scheduler = None  # type: ignore[assignment,misc]
             if Scheduler is not None:
                 self.scheduler = Scheduler(self).start()
+        if self.config.metrics.listen:
+            from makersync.daemon.metrics import MetricsServer
+
+            self.metrics = MetricsServer(self.config.metrics.listen, self.db, self.clock, VERSION).start()
+            self._on_shutdown.append(self.metrics.stop)
+            log.info("metrics", address=f"{self.config.metrics.listen.rpartition(':')[0]}:{self.metrics.port}")
         if watch_config and self.config.config_file is not None:
             self.watcher = ConfigWatcher(self.config, self._reload_config)
             self.watcher.subscribe(self._apply_config)

@@ -22,12 +22,14 @@ from makersync.daemon.config_sections import (
     ApiKey,
     ConfigError,
     LogConfig,
+    MetricsConfig,
     PluginsConfig,
     SchedulerConfig,
     ServerConfig,
     parse_channels,
     parse_database_url,
     parse_log,
+    parse_metrics,
     parse_plans,
     parse_plugins,
     parse_scheduler,
@@ -43,7 +45,7 @@ __all__ = [
 
 ENV_PREFIX = "MAKERSYNC_"
 KNOWN_SECTIONS = frozenset(
-    {"server", "database", "log", "plans", "scheduler", "plugins", "channels"}
+    {"server", "database", "log", "plans", "scheduler", "plugins", "channels", "metrics"}
 )
 RESTART_ONLY = ("listen", "data_dir", "database_url")
 log = get_logger("makersync.config")
@@ -61,6 +63,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     secret_key: str | None = field(default=None, repr=False)
     config_file: Path | None = None
 
@@ -161,6 +164,7 @@ def load_config(
         scheduler=parse_scheduler(_table(doc, "scheduler")),
         plugins=parse_plugins(_table(doc, "plugins"), base=config_file),
         channels=parse_channels(_table(doc, "channels")),
+        metrics=parse_metrics(_table(doc, "metrics")),
         secret_key=secret_key,
         config_file=config_file,
     )

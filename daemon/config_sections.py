@@ -279,6 +279,21 @@ def parse_plugins(table: Mapping[str, Any], base: Path | None = None) -> Plugins
     return PluginsConfig(paths, _strings(table, "modules", "plugins"), _strings(table, "blocked", "plugins"))
 
 
+@dataclass(frozen=True)
+class MetricsConfig:
+    listen: str = ""
+    """``HOST:PORT`` of the Prometheus endpoint; '' keeps it off (the default)."""
+
+
+def parse_metrics(table: Mapping[str, Any]) -> MetricsConfig:
+    """The ``[metrics]`` section."""
+    _check_keys(table, {"listen"}, "metrics")
+    listen = _typed(table, "listen", str, "metrics", "")
+    if listen:
+        split_listen(listen, "metrics.listen")
+    return MetricsConfig(listen)
+
+
 def parse_channels(table: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     """``[channels.<name>]`` tables, free-form, passed to the channel as its settings."""
     out: dict[str, Mapping[str, Any]] = {}
