@@ -101,6 +101,11 @@ class DaemonApp:
                 Scheduler = None  # type: ignore[assignment,misc]
             if Scheduler is not None:
                 self.scheduler = Scheduler(self).start()
+        if self.config.plugins.paths:
+            from makersync.daemon.plugin_watch import PluginWatcher
+
+            watcher = PluginWatcher(self.registry, self.config.plugins.paths).start()
+            self._on_shutdown.append(watcher.stop)
         if self.config.metrics.listen:
             from makersync.daemon.metrics import MetricsServer
 
