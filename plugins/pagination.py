@@ -38,8 +38,10 @@ class OffsetPaginator:
         return {"limit": self.limit, "offset": self.offset}
 
     def advance(self, got: int, total: int | None) -> bool:
-        """Move past a page of ``got`` rows; False when the stream is done."""
-        self.offset += got
+        """Move past a page of ``got`` rows; False when the stream is done. A page
+        longer than asked moves the offset by the limit only, so the surplus
+        rows of the next page are not skipped (R14)."""
+        self.offset += min(got, self.limit)
         if got == 0 or got < self.limit:
             return False
         return total is None or self.offset < total

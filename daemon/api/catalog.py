@@ -100,8 +100,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     def MoveListing(self, request: pb.MoveListingRequest, context: grpc.ServicerContext) -> resources_pb2.Listing:
         listing_id = validate.require_id(request.listing_id, "listing_id")
         product_id = validate.require_id(request.product_id, "product_id")
-        # The domain refuses a product of another account than the listing's,
-        # so owning the product is owning the listing.
+        # A scoped key must own both: the listing (else it would learn that another
+        # account's listing exists) and the product.
+        access.check_owner(lambda: catalog.get_listing(self.app.db, listing_id), "listing_id")
         access.check_owner(lambda: catalog.get_product(self.app.db, product_id), "product_id")
         return convert.listing_to_proto(catalog.move_listing(self.app.db, listing_id, product_id))
 

@@ -219,6 +219,16 @@ def create_product(db: Database, clock: Clock, account_id: str, sku: str, title:
     return view
 
 
+def get_listing(db: Database, listing_id: str) -> ListingView:
+    """One listing. Raises NotFound, InvalidArgument."""
+    ident = parse_id(listing_id, "listing_id", "listing")
+    with db.read_tx():
+        view = q.fetch_listing(db, ident)
+    if view is None:
+        raise NotFound("listing_id", f"no listing {listing_id!r}")
+    return view
+
+
 def move_listing(db: Database, listing_id: str, product_id: str) -> ListingView:
     """Link a listing to another product of the same account; matched_by
     becomes 'moved' and later pulls follow (R9). Raises NotFound,

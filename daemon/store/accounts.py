@@ -82,12 +82,10 @@ def fetch_location(db: Database, location_id: int) -> LocationView | None:
 
 
 def location_name_taken(db: Database, account_id: int, name: str) -> bool:
-    return (
-        LocationRow.select()
-        .where((LocationRow.account == account_id)
-               & (pw.fn.LOWER(pw.fn.TRIM(LocationRow.name)) == name.strip().lower()))
-        .exists()
-    )
+    # compared in Python: SQLite's LOWER() folds ASCII letters only
+    wanted = name.strip().casefold()
+    names = LocationRow.select(LocationRow.name).where(LocationRow.account == account_id).tuples()
+    return any(existing.strip().casefold() == wanted for (existing,) in names)
 
 
 def insert_location(db: Database, now: datetime, account_id: int, name: str) -> LocationView:

@@ -155,7 +155,9 @@ def write_listing_page(ctx: IngestContext, records: Sequence[ListingRecord], cou
         ).execute()
         result[key] = (lid, pid)
         counts.add("listings_created")
-    for key, (lid, pid, old_hash) in existing.items():
+    # existing may hold other variations of the page's listings: only the page's own are compared
+    for key in (k for k in latest if k in existing):
+        lid, pid, old_hash = existing[key]
         rec = latest[key]
         result[key] = (lid, pid)
         new_hash = record_hash(rec)

@@ -90,7 +90,10 @@ def _related(raw: Mapping[str, Any], name: str) -> str:
 def _product(raw: Mapping[str, Any]) -> tuple[str, str]:
     """(asin, sku) when the transaction names exactly one product, else ("", "")."""
     found = set()
-    for item in raw.get("items") or ():
+    items = raw.get("items") or ()
+    if not isinstance(items, list | tuple):
+        raise BadRecord("transaction.items: expected a list")
+    for item in items:
         for ctx in (item.get("contexts") or ()) if isinstance(item, Mapping) else ():
             if isinstance(ctx, Mapping) and ctx.get("asin") and ctx.get("sku"):
                 found.add((str(ctx["asin"]), str(ctx["sku"])))
@@ -113,7 +116,10 @@ def _fee_nodes(nodes: list[Any], path: str, under_expenses: bool) -> Iterable[tu
     for node in nodes:
         if not isinstance(node, Mapping):
             raise BadRecord(f"{path or 'breakdowns'}: entry is not an object")
-        name = str(node.get("breakdownType") or "")
+        name = node.get("breakdownType")
+        if not isinstance(name, str) or not name.strip():
+            # the type names the fee and keys it: without one it can be neither booked nor de-duplicated
+            raise BadRecord(f"{path or 'breakdowns'}: a breakdown without breakdownType")
         here = f"{path}/{name}" if path else name
         children = node.get("breakdowns") or []
         if not isinstance(children, list):

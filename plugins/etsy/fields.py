@@ -37,14 +37,21 @@ def epoch(obj: Mapping[str, Any], name: str, what: str, *fallbacks: str) -> date
     """An epoch-seconds field as an aware UTC datetime (newer name first, then older ones)."""
     for key in (name, *fallbacks):
         if obj.get(key) is not None:
-            return datetime.fromtimestamp(integer(obj, key, what), UTC)
+            seconds = integer(obj, key, what)
+            try:
+                return datetime.fromtimestamp(seconds, UTC)
+            except (OverflowError, OSError, ValueError):
+                raise BadRecord(f"{what}.{key}: {seconds} is not a time") from None
     raise BadRecord(f"{what}.{name}: missing")
 
 
 def optional_epoch(value: Any) -> datetime | None:
     if value is None or isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return None
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def scale(amount: int, divisor: int, what: str) -> Decimal:

@@ -85,7 +85,10 @@ def ledger_to_fee(entry: Mapping[str, Any]) -> FeeRecord:
     if not isinstance(currency, str):
         raise BadRecord("ledger_entry.currency: expected a string")
     occurred = epoch(entry, "created_timestamp", what, "create_date")
-    channel_kind = str(entry.get("ledger_type") or "")
+    channel_kind = entry.get("ledger_type")
+    if not isinstance(channel_kind, str) or not channel_kind.strip():
+        # without its type an entry cannot be told from a payment: never book it as a fee
+        raise BadRecord("ledger_entry.ledger_type: missing, so the entry cannot be classified")
     base = channel_kind.lower().removesuffix("_refund")
     kind = FEE_KINDS.get(base, FeeKind.OTHER)
     channel_amount = minor_units(amount, currency)

@@ -191,9 +191,10 @@ class ShopifyChannel(Channel):
             data = self.gql(queries.orders_query(size),
                             {"after": pager.token, "query": search, "sortKey": sort}, "graphql_orders")
             self.learn_scopes(data)
-            nodes = [edge["node"] for edge in data["orders"]["edges"]]
+            nodes, broken = split_edges(data["orders"]["edges"], "order")
             followups.complete_orders(self, nodes)
             records, aside = self.map_orders(nodes, window)
+            aside = [*broken, *aside]
             more = pager.advance_page_info(data["orders"]["pageInfo"])
             if first_page and more and window.modified_since is None and self._wants_bulk(window, nodes):
                 yield Page(tuple(records), {"phase": "bulk"}, tuple(aside))
@@ -215,11 +216,12 @@ class ShopifyChannel(Channel):
             data = self.gql(queries.variants_query(size), {"after": pager.token}, "graphql_variants")
             currency = str(data["shop"]["currencyCode"])
             records, aside = [], []
-            for edge in data["productVariants"]["edges"]:
+            variants, aside = split_edges(data["productVariants"]["edges"], "listing")
+            for node in variants:
                 try:
-                    records.append(map_variant(edge["node"], currency))
+                    records.append(map_variant(node, currency))
                 except BadRecord as exc:
-                    aside.append(set_aside("listing", edge.get("node"), str(exc)))
+                    aside.append(set_aside("listing", node, str(exc)))
             more = pager.advance_page_info(data["productVariants"]["pageInfo"])
             yield Page(tuple(records), {"phase": "paged", "after": pager.token} if more else {"phase": "done"},
                        tuple(aside))
@@ -241,8 +243,9 @@ class ShopifyChannel(Channel):
             data = self.gql(queries.fees_query(size), {"after": pager.token, "query": search}, "graphql_fees")
             records: list[FeeRecord] = []
             aside: list[SetAside] = []
-            for edge in data["orders"]["edges"]:
-                node = edge["node"]
+            order_nodes, broken = split_edges(data["orders"]["edges"], "fee")
+            aside.extend(broken)
+            for node in order_nodes:
                 try:
                     txns = node.get("transactions") or []
                     if len(txns) >= queries.TRANSACTIONS_PER_ORDER:
@@ -297,3 +300,17 @@ class ShopifyChannel(Channel):
             if window.contains(record.placed_at) and (horizon is None or record.placed_at >= horizon):
                 records.append(record)
         return records, aside
+
+
+def split_edges(edges: Any, kind: str) -> tuple[list[dict[str, Any]], list[SetAside]]:
+    """The nodes of a connection's edges; an edge or node that is not an object
+    is set aside with its reason instead of crashing the pull (R15)."""
+    nodes: list[dict[str, Any]] = []
+    aside: list[SetAside] = []
+    for edge in edges if isinstance(edges, list) else []:
+        node = edge.get("node") if isinstance(edge, dict) else None
+        if isinstance(node, dict):
+            nodes.append(node)
+        else:
+            aside.append(SetAside.of(kind, edge, "connection edge without an object node"))
+    return nodes, aside

@@ -86,14 +86,14 @@ def money(bag: Any, field: str) -> tuple[Decimal, str]:
     try:
         shop = bag["shopMoney"]
         return decimal(shop["amount"], field), str(shop["currencyCode"])
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadRecord(f"{field}: missing shopMoney amount") from exc
 
 
 def money_v2(value: Any, field: str) -> tuple[Decimal, str]:
     try:
         return decimal(value["amount"], field), str(value["currencyCode"])
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadRecord(f"{field}: missing amount") from exc
 
 
@@ -116,7 +116,7 @@ def _opt_time(value: Any, field: str) -> datetime | None:
 def _edges(connection: Any, field: str) -> list[dict[str, Any]]:
     try:
         return [edge["node"] for edge in connection["edges"]]
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadRecord(f"{field}: not a connection") from exc
 
 
@@ -144,7 +144,7 @@ def map_order(node: Mapping[str, Any]) -> OrderRecord:
     and fulfillments) -> :class:`OrderRecord`."""
     try:
         return _map_order(node)
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadRecord(f"order: missing or malformed field {exc}") from exc
 
 
@@ -252,7 +252,7 @@ def map_variant(node: Mapping[str, Any], currency: str) -> ListingRecord:
                             parse_time(product["updatedAt"], "product.updatedAt")),
             options=options,
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadRecord(f"productVariant: missing or malformed field {exc}") from exc
 
 
@@ -272,7 +272,7 @@ def map_fees(order: Mapping[str, Any], transactions: Sequence[Mapping[str, Any]]
             for fee in txn.get("fees") or ():
                 out.extend(_map_fee(fee, order_id, when))
         return out
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadRecord(f"transactions: missing or malformed field {exc}") from exc
 
 
