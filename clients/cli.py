@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100, help="at most this many (0 = all)")
     fee = sub.add_parser("fee", help="one fee: delete").add_subparsers(dest="action", required=True, metavar="ACTION")
     _add(fee, "delete", cmd.fee_delete, "delete a fee").add_argument("fee")
+    admin = sub.add_parser("admin", help="operator commands (an admin key)").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    p = _add(admin, "rotate-key", cmd.admin_rotate_key,
+             "rotate the key that encrypts stored credentials and re-encrypt every store with it")
+    p.add_argument("--keep-previous-keys", action="store_true",
+                   help="leave the old keys in the key file (they still decrypt; only the new key encrypts)")
     p = _add(sub, "export", cmd.export, "write an account's books as CSV files")
     p.add_argument("account")
     p.add_argument("--out", required=True, metavar="DIR")

@@ -307,3 +307,20 @@ def export(c: MakersyncClient, a: Args, out: Output) -> int:
     if out.as_json:
         out.json({"out": str(Path(a.out).resolve()), "rows": written})
     return EXIT_OK
+
+
+def admin_rotate_key(c: MakersyncClient, a: Args, out: Output) -> int:
+    """Rotate the daemon's secret key; prints what was done, never a key."""
+    from makersync.v1 import admin_pb2
+
+    reply = c.rotate_secret_key(keep_previous_keys=a.keep_previous_keys)
+    source = view.enum_word(admin_pb2.SecretKeySource, reply.key_source, "SECRET_KEY_SOURCE")
+    out.emit(reply, lambda m: out.fields("secret key rotated", [
+        ("stores re-encrypted", m.stores_reencrypted), ("keys from", source),
+        ("new key generated", "yes" if m.new_key_generated else "no (first key of MAKERSYNC_SECRET_KEY)"),
+        ("key fingerprint", m.key_fingerprint), ("keys in use", m.keys_in_use),
+        ("key file", m.key_file or "-")]))
+    if source == "environment":
+        out.note("the keys come from MAKERSYNC_SECRET_KEY: once every daemon runs with the new key first, "
+                 "remove the old key from it and restart them")
+    return EXIT_OK

@@ -28,10 +28,14 @@ from makersync.v1 import (
 )
 from makersync.v1 import (
     accounts_pb2_grpc,
+    admin_pb2_grpc,
     catalog_pb2_grpc,
     integrations_pb2_grpc,
     pulls_pb2_grpc,
     status_pb2_grpc,
+)
+from makersync.v1 import (
+    admin_pb2 as adm,
 )
 from makersync.v1 import (
     catalog_pb2 as cat,
@@ -91,6 +95,7 @@ class MakersyncClient:
         self.pulls = pulls_pb2_grpc.PullServiceStub(self.channel)
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(self.channel)
         self.status = status_pb2_grpc.StatusServiceStub(self.channel)
+        self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self._health = health_pb2_grpc.HealthStub(self.channel)
 
     def close(self) -> None:
@@ -262,6 +267,15 @@ class MakersyncClient:
 
     def get_status(self, account_id: str = "") -> sta.GetStatusResponse:
         return self._call(self.status.GetStatus, sta.GetStatusRequest(account_id=account_id))
+
+    # -- admin ----------------------------------------------------------------
+
+    def rotate_secret_key(self, keep_previous_keys: bool = False,
+                          timeout_s: float = 120.0) -> adm.RotateSecretKeyResponse:
+        """Rotate the key that encrypts stored credentials (an admin key only;
+        it re-encrypts every store, hence the longer deadline)."""
+        return self._call(self.admin.RotateSecretKey,
+                          adm.RotateSecretKeyRequest(keep_previous_keys=keep_previous_keys), timeout_s)
 
     # -- paging ---------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -39,25 +38,101 @@ SECRET_KEYS = frozenset(
 _SECRET_SUFFIXES = ("_token", "_secret", "_password", "_key")
 MIN_SECRET_LEN = 4  # shorter strings would mask ordinary words
 
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_secret_re: re.Pattern[str] | None = None
+MAX_SECRETS = 50_000
+"""Secrets remembered for masking, the most recently registered kept. The
+engine registers every credential of a store before each of its pulls, so a
+live store's secrets are always recent; tokens retired long ago age out."""
+_KEY_CHARS = MIN_SECRET_LEN
+
+
+class _SecretRegistry:
+    """The strings to mask, indexed by their last characters.
+
+    This replaced one regular expression of every secret, compiled again on
+    each registration: with the thousands of tokens a daemon refreshes, each
+    new one took seconds to register (the suite's runs slowed from seconds to
+    minutes) and the set never shrank. Registering is now O(1); masking a text
+    looks up each position's last :data:`_KEY_CHARS` characters (tokens end
+    randomly, so a lookup finds one candidate or none) and replaces the union
+    of the matches, so a secret containing another is masked whole. At most
+    :data:`MAX_SECRETS` are kept, the least recently registered dropped."""
+
+    def __init__(self, max_secrets: int = MAX_SECRETS) -> None:
+        self.max_secrets = max_secrets
+        self._lock = threading.Lock()
+        self._recent: dict[str, None] = {}  # insertion order: least recent first
+        self._by_end: dict[str, tuple[str, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._recent
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._recent))
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value in self._recent:
+                self._recent[value] = self._recent.pop(value)  # the most recent now
+                return
+            self._recent[value] = None
+            key = value[-_KEY_CHARS:]
+            self._by_end[key] = (*self._by_end.get(key, ()), value)
+            while len(self._recent) > self.max_secrets:
+                self._drop(next(iter(self._recent)))
+
+    def _drop(self, value: str) -> None:
+        del self._recent[value]
+        key = value[-_KEY_CHARS:]
+        left = tuple(v for v in self._by_end.get(key, ()) if v != value)
+        if left:
+            self._by_end[key] = left
+        else:
+            self._by_end.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._recent, self._by_end = {}, {}
+
+    def mask(self, text: str) -> str:
+        by_end = self._by_end  # values are tuples, replaced whole: safe to read unlocked
+        if not by_end or len(text) < _KEY_CHARS:
+            return text
+        spans: list[tuple[int, int]] = []
+        get = by_end.get
+        for end in range(_KEY_CHARS, len(text) + 1):
+            found = get(text[end - _KEY_CHARS:end])
+            if found:
+                spans.extend((end - len(v), end) for v in found
+                             if len(v) <= end and text.startswith(v, end - len(v)))
+        if not spans:
+            return text
+        spans.sort()
+        out, at = [], 0
+        start, stop = spans[0]
+        for s0, e0 in spans[1:]:
+            if s0 <= stop:
+                stop = max(stop, e0)
+                continue
+            out.append(text[at:start] + REDACTED)
+            at, (start, stop) = stop, (s0, e0)
+        out.append(text[at:start] + REDACTED)
+        out.append(text[stop:])
+        return "".join(out)
+
+
+_secrets = _SecretRegistry()
 
 
 def register_secret(value: str | None) -> None:
     """Mask ``value`` wherever it appears in a log line from now on.
 
     Strings shorter than :data:`MIN_SECRET_LEN` are ignored."""
-    global _secret_re
     if not value or len(value) < MIN_SECRET_LEN:
         return
-    with _secrets_lock:
-        if value in _secrets:
-            return
-        _secrets.add(value)
-        # Longest first so a secret containing another is masked whole.
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _secret_re = re.compile("|".join(re.escape(s) for s in ordered))
+    _secrets.add(value)
 
 
 def is_secret_key(name: object) -> bool:
@@ -77,8 +152,7 @@ def scrub(value: Any) -> Any:
     if value is None or isinstance(value, int | float):
         return value
     if isinstance(value, str):
-        pattern = _secret_re
-        return pattern.sub(REDACTED, value) if pattern is not None else value
+        return _secrets.mask(value)
     if isinstance(value, Mapping):
         return {k: REDACTED if is_secret_key(k) else scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

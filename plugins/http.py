@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -34,6 +35,12 @@ DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 MAX_RETRIES = 8
 MAX_THROTTLE_RETRIES = 60
+THROTTLE_ESCALATE_AFTER = 3
+"""Consecutive throttles of one request after which the client backs off
+harder than the channel asks: a storm of forced 429s (QUALITY R1) is waited
+out in a few growing waits instead of a request every ``Retry-After``, and the
+throttle budget (``MAX_THROTTLE_RETRIES``) then spans tens of minutes, not
+one minute, so a 60-second storm never fails a pull."""
 BASE_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 60.0
 USER_AGENT = "makersync/0.1 (Language=Python; Platform=Linux)"
@@ -57,12 +64,22 @@ class RequestStats:
             self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
 
 
-def raise_for_status(response: httpx.Response, operation: str) -> None:
-    """Map a final, non-retried response to the SDK's errors."""
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 6
+"""Credential values shorter than this (a region such as ``na``) are not
+masked in error messages: they would mask ordinary words."""
+
+
+def raise_for_status(response: httpx.Response, operation: str, secrets: Iterable[str] = ()) -> None:
+    """Map a final, non-retried response to the SDK's errors.
+
+    ``secrets`` (the credentials of the request) are masked in the message:
+    some channels echo the token they refuse in their error body, and the
+    message travels to the pull's stored error, the logs and gRPC replies."""
     code = response.status_code
     if code < 400:
         return
-    detail = _error_detail(response)
+    detail = _error_detail(response, secrets)
     message = f"{operation}: HTTP {code}{': ' + detail if detail else ''}"
     if code in (401, 403):
         raise AuthError(message)
@@ -73,16 +90,49 @@ def raise_for_status(response: httpx.Response, operation: str) -> None:
     raise PermanentChannelError(message, status_code=code)
 
 
-def _error_detail(response: httpx.Response) -> str:
+def without_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret in it (and its URL-encoded form) masked."""
+    for secret in sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS},
+                         key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+        quoted = quote(secret, safe="")
+        if quoted != secret and quoted in text:
+            text = text.replace(quoted, REDACTED)
+    return text
+
+
+def _error_detail(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
+    """What the channel said about an error, secrets masked before it is cut
+    short (a token cut in half could not be found any more)."""
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
-        return response.text[:200]
+        return without_secrets(response.text[:2000], secrets)[:200]
     if isinstance(body, dict):
         for key in ("error_description", "error", "errors", "message"):
             if key in body:
-                return json.dumps(body[key])[:300] if not isinstance(body[key], str) else body[key][:300]
+                text = body[key] if isinstance(body[key], str) else json.dumps(body[key])
+                return without_secrets(text[:4000], secrets)[:300]
     return ""
+
+
+NUL_REPLACEMENT = "\ufffd"
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` (parsed JSON) with every NUL character in its strings, keys
+    included, replaced by U+FFFD. A channel that sends ``\\u0000`` in a title or
+    an id would otherwise fail every write of that page on PostgreSQL, whose
+    text cannot hold NUL, and the pull would fail at the same page forever
+    (QUALITY B2); nothing else in the value changes."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_REPLACEMENT) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 class TokenAuth:
@@ -269,6 +319,13 @@ class PacedClient:
                     method, url, params=params, headers=send_headers, json=json_body, data=data
                 )
                 response.read()
+            except (httpx.LocalProtocolError, UnicodeEncodeError) as exc:
+                # Our own request cannot be sent (a header value that is not printable
+                # ASCII, usually a credential): retrying cannot help, and the value is
+                # not repeated, it may be a secret.
+                raise PermanentChannelError(
+                    f"{operation}: the request could not be sent ({type(exc).__name__}); a credential or "
+                    "setting holds a character that cannot go into an HTTP request") from None
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 attempts += 1
                 if attempts > self.max_retries:
@@ -282,7 +339,11 @@ class PacedClient:
                 if throttles > MAX_THROTTLE_RETRIES:
                     raise RateLimited(f"{operation}: still throttled after {throttles} waits")
                 wait = self.pacer.throttle_wait(operation, response)
-                if wait is None:
+                if throttles > THROTTLE_ESCALATE_AFTER:
+                    # The channel keeps refusing what its own headers allow: its limit
+                    # dropped or a storm is on. Back off, whatever Retry-After says.
+                    wait = max(wait or 0.0, self.backoff_s(throttles - THROTTLE_ESCALATE_AFTER))
+                elif wait is None:
                     wait = self.backoff_s(min(throttles, 6))
                 self.stats.waited_s += wait
                 self.clock.sleep(wait)
@@ -297,11 +358,18 @@ class PacedClient:
             if response.status_code >= 500:
                 attempts += 1
                 if attempts > self.max_retries:
-                    raise_for_status(response, operation)
+                    raise_for_status(response, operation, self.secret_values())
                 self._retry_sleep(attempts)
                 continue
-            raise_for_status(response, operation)
+            if response.status_code >= 400:
+                raise_for_status(response, operation, self.secret_values())
             return response
+
+    def secret_values(self) -> list[str]:
+        """The credential values of this client's auth, to keep out of error messages."""
+        if self.auth is None:
+            return []
+        return [v for v in self.auth.credentials.values() if isinstance(v, str)]
 
     def _retry_sleep(self, attempt: int) -> None:
         self.stats.retries += 1
@@ -315,13 +383,16 @@ class PacedClient:
         for attempt in range(1, self.max_retries + 2):
             response = self.request(method, url, **kwargs)
             try:
-                return response.json()
+                body = response.json()
             except (ValueError, UnicodeDecodeError) as exc:
                 if attempt > self.max_retries:
                     raise TransientChannelError(
                         f"{kwargs.get('operation', 'request')}: unreadable JSON body"
                     ) from exc
                 self._retry_sleep(attempt)
+                continue
+            # A raw NUL cannot be in JSON text, only the escape: the fast check is exact.
+            return without_nul(body) if b"\\u0000" in response.content else body
         raise AssertionError("unreachable")
 
     def get_json(self, url: str, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from makersync.daemon.api.app import ChannelInfoView, StatusView, StoreStatusView
 from makersync.daemon.domain import views as v
 from makersync.daemon.domain.errors import InvalidArgument
+from makersync.daemon.logging import scrub
 from makersync.v1 import integrations_pb2, status_pb2
 from makersync.v1 import resources_pb2 as pb
 
@@ -119,7 +120,7 @@ def pull_to_proto(p: v.PullView) -> pb.PullJob:
         start_date=p.start_date, end_date=p.end_date,
         progress=pb.PullProgress(**_filtered(p.progress, pb.PullProgress)),
         counts=pb.PullCounts(**_filtered(p.counts, pb.PullCounts)),
-        requests_made=p.requests_made, throttled_responses=p.throttled, error=p.error,
+        requests_made=p.requests_made, throttled_responses=p.throttled, error=scrub(p.error),
         created_at=timestamp_to_proto(p.created_at), started_at=timestamp_to_proto(p.started_at),
         finished_at=timestamp_to_proto(p.finished_at), waiting_reason=p.waiting_reason,
     )
@@ -136,7 +137,7 @@ def store_to_proto(s: v.StoreView) -> pb.Store:
         channel=s.channel, external_shop_id=s.external_shop_id, name=s.name, currency=s.currency,
         connected_at=timestamp_to_proto(s.connected_at),
         state=enum_to_proto(pb.StoreState, "STORE_STATE", s.state),
-        reachable_since=timestamp_to_proto(s.reachable_since), last_error=s.last_error,
+        reachable_since=timestamp_to_proto(s.reachable_since), last_error=scrub(s.last_error),
         last_pull=pull_to_proto(s.last_pull) if s.last_pull else None,
         next_automatic_pull_at=timestamp_to_proto(s.next_automatic_pull_at),
         initial_pull_id=s.initial_pull_id,
@@ -250,7 +251,7 @@ def store_status_to_proto(s: StoreStatusView) -> status_pb2.StoreStatus:
         status_pb2.StoreStatus(), store_id=s.store_id, account_id=s.account_id, channel=s.channel,
         name=s.name, state=enum_to_proto(pb.StoreState, "STORE_STATE", s.state),
         last_pull=pull_to_proto(s.last_pull) if s.last_pull else None,
-        next_automatic_pull_at=timestamp_to_proto(s.next_automatic_pull_at), last_error=s.last_error,
+        next_automatic_pull_at=timestamp_to_proto(s.next_automatic_pull_at), last_error=scrub(s.last_error),
     )
     msg.warnings.extend(s.warnings)
     return msg

@@ -44,6 +44,10 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
 """First match wins; order subclasses before their bases."""
 
 INTERNAL_MESSAGE = "internal error; the daemon's log has the details (request id {request_id})"
+MAX_MESSAGE_CHARS = 1000
+"""A refusal may quote what the caller sent; a quote of a 3 MB value would not
+fit gRPC's 8 KB of trailing metadata, and the caller would get a transport
+error instead of the refusal."""
 
 
 def status_for(exc: BaseException) -> grpc.StatusCode | None:
@@ -68,4 +72,5 @@ def message_for(exc: BaseException) -> str:
         text = f"the channel could not be reached; retry later: {exc}"
     else:
         text = str(exc) or type(exc).__name__
-    return str(scrub(text))
+    text = str(scrub(text))
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"

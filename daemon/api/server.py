@@ -1,4 +1,4 @@
-"""The gRPC server: the five services, health, reflection and the interceptors.
+"""The gRPC server: the six services, health, reflection and the interceptors.
 
 ``create_server(config, app)`` binds ``config.listen`` (port 0 picks a free
 port, for tests) and returns the server and its port; ``start()`` turns
@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from makersync.daemon.api.accounts import AccountServicer
+from makersync.daemon.api.admin import AdminServicer
 from makersync.daemon.api.app import App
 from makersync.daemon.api.catalog import CatalogServicer
 from makersync.daemon.api.integrations import IntegrationServicer
@@ -24,6 +25,7 @@ from makersync.daemon.api.interceptors import (
     DeadlineInterceptor,
     ErrorInterceptor,
     LoggingInterceptor,
+    RequestLimitsInterceptor,
 )
 from makersync.daemon.api.pulls import PullServicer
 from makersync.daemon.api.status import StatusServicer
@@ -32,6 +34,8 @@ from makersync.daemon.config_sections import is_loopback, split_listen
 from makersync.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
+    admin_pb2,
+    admin_pb2_grpc,
     catalog_pb2,
     catalog_pb2_grpc,
     integrations_pb2,
@@ -53,6 +57,7 @@ SERVICE_NAMES: tuple[str, ...] = tuple(
         (pulls_pb2, "PullService"),
         (catalog_pb2, "CatalogService"),
         (status_pb2, "StatusService"),
+        (admin_pb2, "AdminService"),
     )
 )
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -134,7 +139,7 @@ def create_server(config: Config, services: App) -> tuple[MakersyncServer, int]:
     auth = AuthInterceptor(config.server.keys)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="grpc"),
-        interceptors=[LoggingInterceptor(), ErrorInterceptor(), auth, DeadlineInterceptor()],
+        interceptors=[LoggingInterceptor(), ErrorInterceptor(), auth, DeadlineInterceptor(), RequestLimitsInterceptor()],
         options=[("grpc.so_reuseport", 0)],  # a second daemon on the same port must fail to bind
     )
     accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(services), server)
@@ -142,6 +147,7 @@ def create_server(config: Config, services: App) -> tuple[MakersyncServer, int]:
     pulls_pb2_grpc.add_PullServiceServicer_to_server(PullServicer(services), server)
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(services), server)
     status_pb2_grpc.add_StatusServiceServicer_to_server(StatusServicer(services), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(services), server)
     health_servicer = health.HealthServicer(
         experimental_non_blocking=True,
         experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),

@@ -60,3 +60,25 @@ def enum_number(enum: Any, number: int, field: str, *, allow_unspecified: bool =
     if number == 0 and not allow_unspecified:
         raise InvalidArgument(field, f"must be set to one of {', '.join(enum.keys()[1:])}")
     return number
+
+
+MAX_CREDENTIAL_CHARS = 8192
+"""Amazon's tokens are up to 2048 bytes; nothing a channel issues comes near this."""
+_CREDENTIAL_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def credentials(values: Any) -> None:
+    """Credential names are snake tokens and values printable ASCII (tokens,
+    ids, domains: they travel in HTTP headers and forms) of at most
+    :data:`MAX_CREDENTIAL_CHARS`; InvalidArgument naming ``credentials.<name>``
+    otherwise. The value itself is never repeated: it may be a secret."""
+    for name, value in values.items():
+        if not _CREDENTIAL_NAME.fullmatch(name):
+            shown = name if name.isascii() and name.isprintable() and len(name) <= 64 else "?"
+            raise InvalidArgument(f"credentials.{shown}", "is not a credential name (lower-case letters, digits, _)")
+        if len(value) > MAX_CREDENTIAL_CHARS:
+            raise InvalidArgument(f"credentials.{name}", f"must be at most {MAX_CREDENTIAL_CHARS} characters, "
+                                                         f"got {len(value)}")
+        if not (value.isascii() and value.isprintable()):
+            raise InvalidArgument(f"credentials.{name}", "must be printable ASCII (no control characters, "
+                                                         "no characters outside ASCII)")

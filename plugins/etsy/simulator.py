@@ -55,6 +55,14 @@ class EtsySimulator(EtsyResources, Simulator):
     channel = "etsy"
     clamp_limit = False
     rotate_refresh_tokens = True
+    previous_refresh_token = "strict"
+    """What a refresh does to the refresh token it used: ``strict``, it dies at once
+    (what two third parties report of Etsy, CHANNELS.md 1.2, etsy/open-api#353 and
+    #519; Etsy documents no grace); ``until_used``, it keeps working until its
+    replacement is first used (Shopify since 2026-08-28); ``window``, it keeps
+    working for ``previous_refresh_window_s`` after its first use. Only the last
+    two let a daemon killed before saving a rotated token recover by itself (F6)."""
+    previous_refresh_window_s = 3600.0
     ledger_max_span_s = 2_678_400  # etsy/open-api#346: "no more than 2678400 seconds (31 days)"
 
     def __init__(self, shop: SimShop, *, clock: Clock = SYSTEM_CLOCK, speed: float = 1.0,
@@ -68,6 +76,7 @@ class EtsySimulator(EtsyResources, Simulator):
         self._token_n = 0
         self.tokens: dict[str, Any] = {}
         self.refresh_token = self._new_token("r")
+        self.kept_refresh_tokens: dict[str, float | None] = {}  # previous -> deadline (None: until replaced)
         self.access_token = self._issue_access()
         self.token_requests = 0
         self.changes = 0
@@ -195,14 +204,37 @@ class EtsySimulator(EtsyResources, Simulator):
             raise ApiError(400, "unsupported_grant_type")
         if form.get("client_id") != self.keystring:
             raise ApiError(401, "invalid_client")
-        if form.get("refresh_token") != self.refresh_token:
+        used = form.get("refresh_token") or ""
+        if not self._refresh_accepted(used):
             return json_response(400, {"error": "invalid_grant",
                                        "error_description": "Invalid refresh token"})
         if self.rotate_refresh_tokens:
+            self._keep_previous(used)
             self.refresh_token = self._new_token("r")
         self.access_token = self._issue_access()
         return json_response(200, {"access_token": self.access_token, "token_type": "Bearer",
                                    "expires_in": int(self._ttl_s()), "refresh_token": self.refresh_token})
+
+    def _refresh_accepted(self, token: str) -> bool:
+        if token and token == self.refresh_token:
+            return True
+        deadline = self.kept_refresh_tokens.get(token, 0.0) if token in self.kept_refresh_tokens else 0.0
+        return deadline is None or (deadline > 0.0 and self.clock.monotonic() < deadline)
+
+    def _keep_previous(self, used: str) -> None:
+        """Which refresh tokens still work after ``used`` is traded for a new one."""
+        mode = self.previous_refresh_token
+        if mode == "until_used":
+            # Using the newest token retires every older one; a retry with a kept
+            # one (its answer was lost) leaves it kept until a replacement is used.
+            self.kept_refresh_tokens = {used: None}
+        elif mode == "window":
+            now = self.clock.monotonic()
+            first_use = self.kept_refresh_tokens.get(used) or now + self.previous_refresh_window_s
+            self.kept_refresh_tokens = {t: d for t, d in self.kept_refresh_tokens.items() if d and d > now}
+            self.kept_refresh_tokens[used] = first_use
+        else:
+            self.kept_refresh_tokens = {}
 
     def _route(self, path: str, params: httpx.QueryParams) -> Any:
         if path == f"{API}/users/me":

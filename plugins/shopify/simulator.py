@@ -63,6 +63,14 @@ def _checked(query: str) -> tuple[DocumentNode, list[GraphQLError]]:
 
 class ShopifySimulator(ShopData, Simulator):
     channel = "shopify"
+    previous_refresh_token = "strict"
+    """What a refresh does to the refresh token it used: ``strict``, it dies at
+    once; ``until_used``, it keeps working until its replacement is first used
+    (Shopify's documented behaviour since 2026-08-28, "More resilient refreshes
+    for expiring offline access tokens": at most 30 days); ``window``, it keeps
+    working ``previous_refresh_window_s`` after its first use (Shopify before
+    that: 60 minutes). ``strict`` stays the default, the hardest case."""
+    previous_refresh_window_s = 3600.0
 
     def __init__(self, shop: SimShop, *, clock: Clock = SYSTEM_CLOCK, speed: float = 1.0,
                  faults: Faults | None = None, tz: str = "America/New_York", grant_all_orders: bool = True,
@@ -80,6 +88,7 @@ class ShopifySimulator(ShopData, Simulator):
         self._serial = 0
         self.access_tokens: dict[str, float] = {}
         self.refresh_token = ""
+        self.kept_refresh_tokens: dict[str, float | None] = {}  # previous -> deadline (None: until replaced)
         self.access_token = self._issue_tokens()
         self.bulk_ops: dict[int, dict[str, Any]] = {}
         self.render = Renderer(self)
@@ -153,14 +162,35 @@ class ShopifySimulator(ShopData, Simulator):
             body = {}
         if (body.get("client_id"), body.get("client_secret")) != (self.client_id, self.client_secret):
             return json_response(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
-        if body.get("grant_type") != "refresh_token" or body.get("refresh_token") != self.refresh_token:
+        used = str(body.get("refresh_token") or "")
+        if body.get("grant_type") != "refresh_token" or not self._refresh_accepted(used):
             return json_response(400, {"error": "invalid_grant",
                                        "error_description": "The refresh token is invalid or was already used"})
+        self._keep_previous(used)
         self.access_token = self._issue_tokens()
         return json_response(200, {"access_token": self.access_token,
                                    "expires_in": int(self.faults.access_token_ttl_s or 86400),
                                    "refresh_token": self.refresh_token, "refresh_token_expires_in": 7_776_000,
                                    "scope": ",".join(self.scopes)})
+
+    def _refresh_accepted(self, token: str) -> bool:
+        if token and token == self.refresh_token:
+            return True
+        deadline = self.kept_refresh_tokens.get(token, 0.0) if token in self.kept_refresh_tokens else 0.0
+        return deadline is None or (deadline > 0.0 and self.clock.monotonic() < deadline)
+
+    def _keep_previous(self, used: str) -> None:
+        """Which refresh tokens still work after ``used`` is traded for a new one."""
+        mode = self.previous_refresh_token
+        if mode == "until_used":
+            self.kept_refresh_tokens = {used: None}
+        elif mode == "window":
+            now = self.clock.monotonic()
+            first_use = self.kept_refresh_tokens.get(used) or now + self.previous_refresh_window_s
+            self.kept_refresh_tokens = {t: d for t, d in self.kept_refresh_tokens.items() if d and d > now}
+            self.kept_refresh_tokens[used] = first_use
+        else:
+            self.kept_refresh_tokens = {}
 
     def _rest(self, answer: Any) -> httpx.Response:
         bucket = self.rest_bucket
