@@ -217,6 +217,10 @@ def run(root: Path) -> dict[str, object]:
             watch(ms, {"etsy: automatic pull": auto.id})
             after = ms.get_order(target.id)
             result["refund_found"] = (target.refunded.amount, after.refunded.amount)
+            # the simulated shops stop with the demo: a daemon started later on these books
+            # must not keep pulling them on the schedule
+            for channel in servers:
+                ms.configure(account.id, channel, automatic_updates=False)
             console.print(f"the automatic pull found it: order {after.order_number} now refunded "
                           f"{after.refunded.amount} {after.currency} (R5)")
     finally:

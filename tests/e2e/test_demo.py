@@ -36,4 +36,10 @@ def test_demo_summary_equals_the_simulators_ground_truth(tmp_path: Path) -> None
     before, after = result["refund_found"]
     assert Decimal(after) == Decimal(before or "0") + Decimal("7.50")
     assert result["daemon_exit"] == 0
-    assert (tmp_path / ".demo" / "data" / "makersync.db").exists()
+    db_file = tmp_path / ".demo" / "data" / "makersync.db"
+    assert db_file.exists()
+    import sqlite3
+
+    with sqlite3.connect(db_file) as books:
+        # the shops are gone after the demo: a daemon started on its books pulls nothing on a schedule
+        assert books.execute("SELECT count(*) FROM integrations WHERE automatic_updates").fetchone()[0] == 0
