@@ -215,7 +215,7 @@ class ShopifyChannel(Channel):
             size = queries.fit_first(queries.variants_query, self.budget())
             data = self.gql(queries.variants_query(size), {"after": pager.token}, "graphql_variants")
             currency = str(data["shop"]["currencyCode"])
-            records, aside = [], []
+            records: list[ListingRecord] = []
             variants, aside = split_edges(data["productVariants"]["edges"], "listing")
             for node in variants:
                 try:
