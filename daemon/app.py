@@ -8,7 +8,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -63,7 +63,6 @@ class DaemonApp:
         self.clock = clock
         self.transports = dict(transports or {})
         self.started_at = clock.now()
-        self._started_mono = time.monotonic()
         self.daemon_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.events = PullEvents()
         # Channels and their shared limiters wait on the pull clock: a wait ends
@@ -337,7 +336,3 @@ def _limit_idle_transactions(db: store_db.Database, lease_s: float) -> None:
     if "idle_in_transaction_session_timeout" not in options:
         params["options"] = f"{options} -c idle_in_transaction_session_timeout={timeout_ms}".strip()
     db.close()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import peewee as pw
 
 from makersync.daemon.store.db import Database
-from makersync.daemon.store.models import LeaseRow, PullRow, StoreRow
+from makersync.daemon.store.models import LeaseRow, PullRow
 
 CLAIM_BATCH = 20
 
@@ -145,7 +145,3 @@ def pull_holder(pull_id: int) -> tuple[str, str | None, int] | None:
     row = (PullRow.select(PullRow.state, PullRow.lease_owner, PullRow.fencing_token)
            .where(PullRow.id == pull_id).tuples().first())
     return None if row is None else (str(row[0]), row[1], int(row[2]))
-
-
-def store_exists(store_id: int) -> bool:
-    return StoreRow.select().where(StoreRow.id == store_id).exists()
