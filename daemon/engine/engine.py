@@ -22,6 +22,7 @@ import structlog
 from makersync.daemon.engine.events import PullEvents
 from makersync.daemon.engine.waiting import PullClock, StopRequested
 from makersync.daemon.engine.windows import floor_start, plan_window
+from makersync.daemon.logging import scrub
 from makersync.daemon.rules import Plan
 from makersync.daemon.store import ingest, leases, pullstate, secrets
 from makersync.daemon.store.db import Database
@@ -158,6 +159,7 @@ class PullEngine:
 
     def _finish(self, plan: pullstate.PullPlan, state: str, error: str, lease: tuple[str, int], *,
                 high_water: Any = None, store_state: str | None = None) -> str:
+        error = scrub(error)  # a channel's error text may quote a credential: never store it (O2)
         try:
             pullstate.finish(self.db, plan.pull_id, state=state, error=error, now=self.clock.now(),
                              high_water=high_water, store_state=store_state, lease=lease)

@@ -302,3 +302,25 @@ def test_f2_pull_stopped_at_every_page_resumes_to_the_same_books(harness: Books)
     assert all(booked[k].total == truth[k].total and booked[k].refunded == truth[k].refunded for k in truth)
     want_fees = harness.sims[CHANNEL].truth()[2]
     assert len(harness.fees(account)) == len(want_fees)
+
+
+def test_o2_pull_error_quoting_a_credential_is_stored_masked(harness: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUALITY O2: a channel error that quotes a credential fails the pull, but
+    the stored error (and so GetPull) never holds the secret."""
+    from makersync.plugins import PermanentChannelError
+    from makersync.plugins.etsy import EtsyChannel
+
+    harness.add_sim(CHANNEL, seed=5, orders=10, days=5)
+    harness.start()
+    account = harness.account()
+    token = harness.sims[CHANNEL].credentials()["access_token"]
+
+    def refuse(self: EtsyChannel, window: object, cursor: object = None) -> object:
+        raise PermanentChannelError(f"the shop refused token {token}")
+
+    monkeypatch.setattr(EtsyChannel, "iter_orders", refuse)
+    harness.connect(account, CHANNEL)
+    assert harness.run_pulls() == ["failed"]
+    pull = harness.pull(harness.app.status(account).stores[0].last_pull.id)
+    assert "the shop refused token" in pull.error
+    assert token not in pull.error
