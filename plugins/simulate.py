@@ -108,6 +108,42 @@ class SimStall(httpx.ReadTimeout):
     """Raised in-process for a stalled request (a read timeout)."""
 
 
+class RotatingRefreshTokens:
+    """What a simulated token endpoint does to the refresh token it was given
+    when it hands out a new one (``previous_refresh_token``): ``strict``, it
+    dies at once; ``until_used``, it keeps working until its replacement is
+    first used; ``window``, it keeps working ``previous_refresh_window_s``
+    after its first use. The simulator sets ``refresh_token`` and
+    ``kept_refresh_tokens`` and calls the two methods from its token endpoint."""
+
+    previous_refresh_token = "strict"
+    previous_refresh_window_s = 3600.0
+    refresh_token: str
+    kept_refresh_tokens: dict[str, float | None]  # previous -> deadline (None: until replaced)
+    clock: Clock
+
+    def _refresh_accepted(self, token: str) -> bool:
+        if token and token == self.refresh_token:
+            return True
+        deadline = self.kept_refresh_tokens.get(token, 0.0) if token in self.kept_refresh_tokens else 0.0
+        return deadline is None or (deadline > 0.0 and self.clock.monotonic() < deadline)
+
+    def _keep_previous(self, used: str) -> None:
+        """Which refresh tokens still work after ``used`` is traded for a new one."""
+        mode = self.previous_refresh_token
+        if mode == "until_used":
+            # Using the newest token retires every older one; a retry with a kept
+            # one (its answer was lost) leaves it kept until a replacement is used.
+            self.kept_refresh_tokens = {used: None}
+        elif mode == "window":
+            now = self.clock.monotonic()
+            first_use = self.kept_refresh_tokens.get(used) or now + self.previous_refresh_window_s
+            self.kept_refresh_tokens = {t: d for t, d in self.kept_refresh_tokens.items() if d and d > now}
+            self.kept_refresh_tokens[used] = first_use
+        else:
+            self.kept_refresh_tokens = {}
+
+
 class Simulator(abc.ABC):
     """Base of a channel simulator. Subclasses implement :meth:`handle`,
     :meth:`truth` and may extend :meth:`apply_change`."""

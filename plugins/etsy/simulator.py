@@ -31,7 +31,7 @@ from makersync.plugins import (
     TokenBucket,
 )
 from makersync.plugins.simshop import SimOrder, SimShop
-from makersync.plugins.simulate import Faults, Simulator, json_response
+from makersync.plugins.simulate import Faults, RotatingRefreshTokens, Simulator, json_response
 
 from .simapi import ApiError, EtsyResources
 from .simdata import EtsyShopData
@@ -46,7 +46,7 @@ BAD_KEY_FORMAT = "Invalid API key: should be in the format 'keystring:shared_sec
 BAD_KEY = "API key not found or not active, or incorrect shared secret for API key."
 
 
-class EtsySimulator(EtsyResources, Simulator):
+class EtsySimulator(EtsyResources, RotatingRefreshTokens, Simulator):
     """Etsy Open API v3 for one shop. ``clamp_limit`` answers ``limit`` > 100 by
     clamping (Etsy's 2021 behaviour) instead of 400; ``rotate_refresh_tokens``
     makes each refresh retire the old refresh token; ``ledger_max_span_s`` is
@@ -214,27 +214,6 @@ class EtsySimulator(EtsyResources, Simulator):
         self.access_token = self._issue_access()
         return json_response(200, {"access_token": self.access_token, "token_type": "Bearer",
                                    "expires_in": int(self._ttl_s()), "refresh_token": self.refresh_token})
-
-    def _refresh_accepted(self, token: str) -> bool:
-        if token and token == self.refresh_token:
-            return True
-        deadline = self.kept_refresh_tokens.get(token, 0.0) if token in self.kept_refresh_tokens else 0.0
-        return deadline is None or (deadline > 0.0 and self.clock.monotonic() < deadline)
-
-    def _keep_previous(self, used: str) -> None:
-        """Which refresh tokens still work after ``used`` is traded for a new one."""
-        mode = self.previous_refresh_token
-        if mode == "until_used":
-            # Using the newest token retires every older one; a retry with a kept
-            # one (its answer was lost) leaves it kept until a replacement is used.
-            self.kept_refresh_tokens = {used: None}
-        elif mode == "window":
-            now = self.clock.monotonic()
-            first_use = self.kept_refresh_tokens.get(used) or now + self.previous_refresh_window_s
-            self.kept_refresh_tokens = {t: d for t, d in self.kept_refresh_tokens.items() if d and d > now}
-            self.kept_refresh_tokens[used] = first_use
-        else:
-            self.kept_refresh_tokens = {}
 
     def _route(self, path: str, params: httpx.QueryParams) -> Any:
         if path == f"{API}/users/me":

@@ -32,7 +32,7 @@ from graphql.language import OperationType
 
 from makersync.plugins import SYSTEM_CLOCK, Clock, TokenBucket, to_json
 from makersync.plugins.simshop import SimShop
-from makersync.plugins.simulate import Faults, Simulator, json_response
+from makersync.plugins.simulate import Faults, RotatingRefreshTokens, Simulator, json_response
 
 from . import simcost, simgraph
 from .simdata import ShopData
@@ -61,7 +61,7 @@ def _checked(query: str) -> tuple[DocumentNode, list[GraphQLError]]:
     return doc, validate(simgraph.schema(), doc)
 
 
-class ShopifySimulator(ShopData, Simulator):
+class ShopifySimulator(ShopData, RotatingRefreshTokens, Simulator):
     channel = "shopify"
     previous_refresh_token = "strict"
     """What a refresh does to the refresh token it used: ``strict``, it dies at
@@ -172,25 +172,6 @@ class ShopifySimulator(ShopData, Simulator):
                                    "expires_in": int(self.faults.access_token_ttl_s or 86400),
                                    "refresh_token": self.refresh_token, "refresh_token_expires_in": 7_776_000,
                                    "scope": ",".join(self.scopes)})
-
-    def _refresh_accepted(self, token: str) -> bool:
-        if token and token == self.refresh_token:
-            return True
-        deadline = self.kept_refresh_tokens.get(token, 0.0) if token in self.kept_refresh_tokens else 0.0
-        return deadline is None or (deadline > 0.0 and self.clock.monotonic() < deadline)
-
-    def _keep_previous(self, used: str) -> None:
-        """Which refresh tokens still work after ``used`` is traded for a new one."""
-        mode = self.previous_refresh_token
-        if mode == "until_used":
-            self.kept_refresh_tokens = {used: None}
-        elif mode == "window":
-            now = self.clock.monotonic()
-            first_use = self.kept_refresh_tokens.get(used) or now + self.previous_refresh_window_s
-            self.kept_refresh_tokens = {t: d for t, d in self.kept_refresh_tokens.items() if d and d > now}
-            self.kept_refresh_tokens[used] = first_use
-        else:
-            self.kept_refresh_tokens = {}
 
     def _rest(self, answer: Any) -> httpx.Response:
         bucket = self.rest_bucket
