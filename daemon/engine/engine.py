@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import peewee
 import structlog
 
 from makersync.daemon.engine.events import PullEvents
@@ -131,7 +132,8 @@ class PullEngine:
             if pullstate.cancel_requested(plan.pull_id):
                 return self._finish(plan, "cancelled", "cancelled by request", lease)
             try:
-                pullstate.requeue(self.db, plan.pull_id, lease, self.clock.now())
+                self._write_despite_a_dropped_connection(
+                    lambda: pullstate.requeue(self.db, plan.pull_id, lease, self.clock.now()))
             except LeaseLost:
                 log.warning("lease lost; another daemon owns this store now")
                 return "lease_lost"
@@ -160,9 +162,13 @@ class PullEngine:
     def _finish(self, plan: pullstate.PullPlan, state: str, error: str, lease: tuple[str, int], *,
                 high_water: Any = None, store_state: str | None = None) -> str:
         error = scrub(error)  # a channel's error text may quote a credential: never store it (O2)
-        try:
+
+        def write() -> None:
             pullstate.finish(self.db, plan.pull_id, state=state, error=error, now=self.clock.now(),
                              high_water=high_water, store_state=store_state, lease=lease)
+
+        try:
+            self._write_despite_a_dropped_connection(write)
         except LeaseLost:  # fencing: a daemon that lost its lease writes nothing (QUALITY S1)
             log.warning("lease lost before the pull could end; another daemon owns this store now",
                         state=state)
@@ -175,6 +181,22 @@ class PullEngine:
             "id": str(plan.pull_id), "store_id": str(plan.store_id), "channel": plan.channel, "kind": plan.kind,
             "state": state, "counts": fresh.counts if fresh else {}, "error": error})
         return state
+
+    def _write_despite_a_dropped_connection(self, write: Callable[[], None]) -> None:
+        """Run ``write``; when the database dropped this thread's connection
+        meanwhile (PostgreSQL ends a session left idle in a transaction for a
+        lease's length, as when the daemon was paused), run it once more on a
+        fresh one. The lease check inside then decides: a daemon that lost its
+        lease gets LeaseLost and writes nothing; one that kept it ends (or
+        requeues) its pull now rather than leaving it to expire and run again
+        elsewhere."""
+        try:
+            write()
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            log.warning("the database dropped the connection; writing again on a fresh one",
+                        error=scrub(str(exc)).strip())
+            self._reset_connection()
+            write()
 
     def _reset_connection(self) -> None:
         try:

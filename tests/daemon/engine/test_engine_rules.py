@@ -3,7 +3,9 @@ clock: one test per rule of RULES.md it carries, named after the rule."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -324,3 +326,75 @@ def test_o2_pull_error_quoting_a_credential_is_stored_masked(harness: Books, mon
     pull = harness.pull(harness.app.status(account).stores[0].last_pull.id)
     assert "the shop refused token" in pull.error
     assert token not in pull.error
+
+
+def _drop_the_connection_before_the_pull_ends(harness: Books, monkeypatch: pytest.MonkeyPatch,
+                                              meanwhile: Callable[[], None] = lambda: None) -> list[str]:
+    """The database drops the pull's connection just before its last write (as
+    PostgreSQL does to a session left idle in a transaction by a paused
+    daemon). On PostgreSQL the session is really terminated. Returns the log
+    of what happened."""
+    import peewee
+
+    from makersync.daemon.store import pullstate
+
+    original = pullstate.finish
+    happened: list[str] = []
+
+    def drop_then_finish(*args: object, **kwargs: object) -> None:
+        if not happened:
+            happened.append("dropped")
+            meanwhile()
+            if not harness.app.db.is_sqlite:
+                with contextlib.suppress(peewee.DatabaseError):
+                    harness.app.db.pw.execute_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+                return original(*args, **kwargs)  # on the dead connection: raises
+            raise peewee.OperationalError("server closed the connection unexpectedly")
+        happened.append("written again")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pullstate, "finish", drop_then_finish)
+    return happened
+
+
+def test_s1_a_dropped_connection_does_not_leave_the_pull_running(harness: Books,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUALITY S1, R14: a pull whose connection the database dropped before its
+    last write ends on a fresh connection (it is not left 'running' for its
+    lease to expire and the store to be pulled again)."""
+    harness.add_sim(CHANNEL, seed=5, orders=40, days=10)
+    harness.start()
+    account = harness.account()
+    happened = _drop_the_connection_before_the_pull_ends(harness, monkeypatch)
+    harness.connect(account, CHANNEL)
+    assert harness.run_pulls() == ["succeeded"]
+    assert happened == ["dropped", "written again"]
+    assert harness.app.status(account).stores[0].last_pull.state == "succeeded"
+    assert len(harness.orders(account)) == 40
+
+
+def test_s1_a_dropped_connection_and_a_lost_lease_write_nothing(harness: Books,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUALITY S1: when the connection dropped because the daemon was paused
+    past its lease and another daemon took the store, writing again on a fresh
+    connection is refused by the lease (fencing): the pull ends 'lease lost'
+    here and its row stays as the new holder has it."""
+    from makersync.daemon.store.models import LeaseRow, PullRow
+
+    harness.add_sim(CHANNEL, seed=5, orders=40, days=10)
+    harness.start()
+    account = harness.account()
+
+    def another_daemon_takes_the_store() -> None:
+        with harness.app.db.write_tx():
+            LeaseRow.update(owner="another-daemon", fencing_token=LeaseRow.fencing_token + 1).execute()
+            PullRow.update(lease_owner="another-daemon").where(PullRow.state == "running").execute()
+
+    happened = _drop_the_connection_before_the_pull_ends(harness, monkeypatch, another_daemon_takes_the_store)
+    harness.connect(account, CHANNEL)
+    assert harness.run_pulls() == ["lease_lost"]
+    assert happened == ["dropped", "written again"]
+    pull = harness.app.status(account).stores[0].last_pull
+    assert pull.state == "running"  # the new holder's to end
+    holder = PullRow.select(PullRow.lease_owner).where(PullRow.id == int(pull.id)).scalar()
+    assert holder == "another-daemon"
