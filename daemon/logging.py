@@ -15,6 +15,7 @@ import functools
 import logging
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -60,7 +61,10 @@ class _SecretRegistry:
     def __init__(self, max_secrets: int = MAX_SECRETS) -> None:
         self.max_secrets = max_secrets
         self._lock = threading.Lock()
-        self._recent: dict[str, None] = {}  # insertion order: least recent first
+        # Least recent first. An OrderedDict, not a dict: taking a plain dict's
+        # first key after many deletions at its front scans the holes they left,
+        # which made registering past the cap quadratic.
+        self._recent: OrderedDict[str, None] = OrderedDict()
         self._by_end: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -75,16 +79,15 @@ class _SecretRegistry:
     def add(self, value: str) -> None:
         with self._lock:
             if value in self._recent:
-                self._recent[value] = self._recent.pop(value)  # the most recent now
+                self._recent.move_to_end(value)  # the most recent now
                 return
             self._recent[value] = None
             key = value[-_KEY_CHARS:]
             self._by_end[key] = (*self._by_end.get(key, ()), value)
             while len(self._recent) > self.max_secrets:
-                self._drop(next(iter(self._recent)))
+                self._drop(self._recent.popitem(last=False)[0])
 
     def _drop(self, value: str) -> None:
-        del self._recent[value]
         key = value[-_KEY_CHARS:]
         left = tuple(v for v in self._by_end.get(key, ()) if v != value)
         if left:
@@ -94,7 +97,7 @@ class _SecretRegistry:
 
     def clear(self) -> None:
         with self._lock:
-            self._recent, self._by_end = {}, {}
+            self._recent, self._by_end = OrderedDict(), {}
 
     def mask(self, text: str) -> str:
         by_end = self._by_end  # values are tuples, replaced whole: safe to read unlocked
