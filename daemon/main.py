@@ -4,7 +4,8 @@ Loads the config, sets up logging, builds the App (store, plugins, engine,
 scheduler), serves gRPC and prints ``makersyncd listening on HOST:PORT`` once
 it accepts calls. SIGTERM or SIGINT: health turns NOT_SERVING at once, the
 App stops its pulls at a page boundary, the server finishes the calls in
-flight, and the process exits 0 within the grace period.
+flight, and the process exits 0 within the grace period. SIGUSR1 writes
+every thread's stack to stderr (for a daemon that seems stuck) and goes on.
 
 Exit codes: 0 clean stop (or ``--check-config`` OK), 1 could not start,
 2 bad flags or config.
@@ -13,6 +14,7 @@ Exit codes: 0 clean stop (or ``--check-config`` OK), 1 could not start,
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import signal
 import sys
@@ -119,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     try:
         app = _build_app(config)
