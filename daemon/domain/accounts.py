@@ -149,6 +149,7 @@ def update_account(
         q.update_account(db, ident, changes)
         if changes.keys() & {"plan", "time_zone", "daily_pull_hour"}:
             schedule.clear_future_slots(db, ident, clock.now())  # the new cadence applies at once (R1)
+            schedule.mark_changed(db)
         view = q.fetch_account(db, plans, clock.now(), ident)
     assert view is not None
     return view

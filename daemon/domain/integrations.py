@@ -27,6 +27,7 @@ from makersync.daemon.domain.views import (
 from makersync.daemon.store import accounts as qa
 from makersync.daemon.store import integrations as q
 from makersync.daemon.store import pulls as qp
+from makersync.daemon.store import schedule
 from makersync.plugins.clock import Clock
 
 if TYPE_CHECKING:
@@ -148,6 +149,8 @@ def configure(
         if default_location_id is not None:
             changes["default_location"] = location
         q.update_integration(db, int(current.id), changes)
+        if automatic_updates is not None and automatic_updates != current.automatic_updates:
+            schedule.mark_changed(db)  # R5: the stores get, or lose, their slots at once
         view = q.fetch_integration(db, int(account.id), channel)
     assert view is not None
     return view
@@ -315,5 +318,6 @@ def reconnect_store(
             return None
         q.update_store(db, store_id, {"credentials_encrypted": token, "state": "active", "last_error": "",
                                       "warnings": list(warnings), "reachable_since": reachable_since})
+        schedule.mark_changed(db)  # active again: automatic pulls resume at once
         view = q.fetch_store(db, store_id)
     return view

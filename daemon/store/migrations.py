@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import peewee as pw
 
 from makersync.daemon.store.db import Database, database_proxy
-from makersync.daemon.store.models import ALL_MODELS
+from makersync.daemon.store.models import ALL_MODELS, ScheduleEpochRow
 
 Migration = Callable[[Database], None]
 _MIGRATION_LOCK_KEY = 0x6D6B7379  # "mksy": the advisory lock migrations hold on PostgreSQL
@@ -48,7 +48,15 @@ def _m2_order_list_indexes(db: Database) -> None:
         db.pw.execute_sql(f"CREATE INDEX IF NOT EXISTS {name} ON orders ({columns})")
 
 
-MIGRATIONS: list[Migration] = [_m1_create_tables, _m2_order_list_indexes]
+def _m3_schedule_epoch(db: Database) -> None:
+    """The schedulers' change marker, created with its one row so that marking
+    a change is a plain UPDATE. (On a new database migration 1 has created the
+    table already, from the models as they stand.)"""
+    db.pw.create_tables([ScheduleEpochRow], safe=True)
+    ScheduleEpochRow.insert(id=1, epoch=0).on_conflict_ignore().execute()
+
+
+MIGRATIONS: list[Migration] = [_m1_create_tables, _m2_order_list_indexes, _m3_schedule_epoch]
 
 
 def latest_version() -> int:

@@ -367,6 +367,18 @@ class BudgetRow(BaseRow):
         table_name = "budgets"
 
 
+class ScheduleEpochRow(BaseRow):
+    """One row whose ``epoch`` grows with every write that changes which
+    stores get automatic pulls or when (``schedule.mark_changed``): an idle
+    scheduler reads it instead of the whole schedule (QUALITY P7)."""
+
+    id = pw.IntegerField(primary_key=True)
+    epoch = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "schedule_epoch"
+
+
 ALL_MODELS: tuple[type[BaseRow], ...] = (
     AccountRow,
     ApiKeyRow,
@@ -386,4 +398,5 @@ ALL_MODELS: tuple[type[BaseRow], ...] = (
     SetAsideRow,
     LeaseRow,
     BudgetRow,
+    ScheduleEpochRow,
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from makersync.daemon.store import leases
+from makersync.daemon.store import leases, schedule
 from makersync.daemon.store.db import Database
 from makersync.daemon.store.models import (
     AccountRow,
@@ -144,6 +144,8 @@ def finish(db: Database, pull_id: int, *, state: str, error: str, now: datetime,
         StoreRow.update(**store_fields).where(StoreRow.id == row.store_id).execute()
         if lease is not None:
             leases.release_in_tx(row.store_id, lease[0], lease[1], now)
+        if store_state is not None:
+            schedule.mark_changed(db)  # a store that is not active gets no automatic pulls
 
 
 def requeue(db: Database, pull_id: int, lease: tuple[str, int], now: datetime) -> None:

@@ -6,7 +6,9 @@ when several daemons race for the same slot exactly one wins; on PostgreSQL
 the row is first locked ``FOR UPDATE SKIP LOCKED`` so the losers move on
 instead of queueing behind the winner. Callers own the transaction.
 
-The two queries that run on every poll (:func:`attention`,
+An idle poll reads only :func:`glance`: the change marker that
+:func:`mark_changed` moves, and the earliest slot. The queries that run on
+every poll (:func:`glance`, :func:`due`) or often (:func:`attention`,
 :func:`unscheduled`) are plain SQL built from the models' own table and
 column names: peewee spends about a millisecond composing each such query,
 more than the database spends answering it, and the scheduler's cost per
@@ -21,14 +23,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from makersync.daemon.store.db import Database
-from makersync.daemon.store.models import AccountRow, IntegrationRow, PullRow, StoreRow
+from makersync.daemon.store.models import (
+    AccountRow,
+    IntegrationRow,
+    PullRow,
+    ScheduleEpochRow,
+    StoreRow,
+)
 
 HOURLY_HORIZON = timedelta(hours=1)
 DAILY_HORIZON = timedelta(hours=26)
 """The farthest a correct next slot can lie ahead: an hour for hourly plans;
 a day, plus an hour of daylight-saving change, plus jitter, for daily ones."""
 
-_S, _A, _I, _P = (m._meta.table_name for m in (StoreRow, AccountRow, IntegrationRow, PullRow))
+_S, _A, _I, _P, _E = (m._meta.table_name for m in (StoreRow, AccountRow, IntegrationRow, PullRow, ScheduleEpochRow))
 _SLOT = StoreRow.next_automatic_pull_at.column_name
 _COLUMNS = ", ".join([
     f"s.{StoreRow.id.column_name}", f"s.{StoreRow.account.column_name}", f"s.{StoreRow.state.column_name}",
@@ -88,6 +96,39 @@ def _scheduled_sql(db: Database, plans: Collection[str]) -> tuple[str, list[Any]
             f"AND {_in(db, 'a.' + AccountRow.plan.column_name, plans)}", list(plans))
 
 
+@dataclass(frozen=True)
+class Glance:
+    """What an idle poll reads: the change marker (:func:`mark_changed`) and
+    the earliest slot of any store (None when no store has one)."""
+
+    epoch: int
+    earliest: datetime | None
+
+    def has_due(self, now: datetime) -> bool:
+        return self.earliest is not None and self.earliest <= now
+
+
+def glance(db: Database) -> Glance:
+    """The change marker and the earliest slot, in one statement that reads a
+    row by its key and one end of the slot index: microseconds however many
+    stores there are."""
+    row = db.pw.execute_sql(
+        f"SELECT (SELECT {ScheduleEpochRow.epoch.column_name} FROM {_E} WHERE {ScheduleEpochRow.id.column_name} = 1), "
+        f"(SELECT MIN({_SLOT}) FROM {_S})").fetchone()
+    return Glance(epoch=int(row[0] or 0), earliest=StoreRow.next_automatic_pull_at.python_value(row[1]))
+
+
+def mark_changed(db: Database) -> None:
+    """Make every daemon's scheduler look at the whole schedule at its next
+    poll: this transaction changed which stores get automatic pulls or when
+    (plan, time zone, daily hour, ``automatic_updates``, store state).
+
+    Make it the transaction's last write: on PostgreSQL it holds the epoch
+    row's lock until commit, and a lock taken last cannot close a cycle of
+    waits with another transaction that marks."""
+    ScheduleEpochRow.update(epoch=ScheduleEpochRow.epoch + 1).where(ScheduleEpochRow.id == 1).execute()
+
+
 def attention(db: Database, now: datetime, hourly_plans: Collection[str], daily_plans: Collection[str],
               limit: int) -> list[ScheduleRow]:
     """Scheduled stores that need the scheduler now: their slot has come
@@ -96,19 +137,33 @@ def attention(db: Database, now: datetime, hourly_plans: Collection[str], daily_
     Stores whose automatic pull is running are left out: their slot waits.
     For due rows, ``has_queued_automatic`` says whether one already waits."""
     p = db.pw.param
-    scheduled, params = _scheduled_sql(db, [*hourly_plans, *daily_plans])
     plan_col = f"a.{AccountRow.plan.column_name}"
+    needs = (f"s.{_SLOT} IS NULL OR s.{_SLOT} <= {p} "
+             f"OR ({_in(db, plan_col, hourly_plans)} AND s.{_SLOT} > {p}) "
+             f"OR ({_in(db, plan_col, daily_plans)} AND s.{_SLOT} > {p})")
+    params = [_instant(now), *hourly_plans, _instant(now + HOURLY_HORIZON), *daily_plans,
+              _instant(now + DAILY_HORIZON)]
+    return _needing(db, now, [*hourly_plans, *daily_plans], needs, params, limit)
+
+
+def due(db: Database, now: datetime, scheduled_plans: Collection[str], limit: int) -> list[ScheduleRow]:
+    """The due rows of :func:`attention` alone: all a poll needs when nothing
+    about the schedule changed since the last :func:`attention`. Reads only
+    the due end of the slot index, not every scheduled store."""
+    return _needing(db, now, scheduled_plans, f"s.{_SLOT} <= {db.pw.param}", [_instant(now)], limit)
+
+
+def _needing(db: Database, now: datetime, scheduled_plans: Collection[str], needs: str, needs_params: list[Any],
+             limit: int) -> list[ScheduleRow]:
+    """Scheduled stores matching ``needs`` whose automatic pull is not
+    running, earliest slot first; due rows say whether one is queued."""
+    scheduled, params = _scheduled_sql(db, scheduled_plans)
     running = (f"SELECT {PullRow.store.column_name} FROM {_P} WHERE {PullRow.kind.column_name} = 'automatic' "
                f"AND {PullRow.state.column_name} = 'running'")
-    sql = (f"SELECT {_COLUMNS} FROM {_FROM} WHERE {scheduled} "
-           f"AND (s.{_SLOT} IS NULL OR s.{_SLOT} <= {p} "
-           f"OR ({_in(db, plan_col, hourly_plans)} AND s.{_SLOT} > {p}) "
-           f"OR ({_in(db, plan_col, daily_plans)} AND s.{_SLOT} > {p})) "
+    sql = (f"SELECT {_COLUMNS} FROM {_FROM} WHERE {scheduled} AND ({needs}) "
            f"AND s.{StoreRow.id.column_name} NOT IN ({running}) "
            f"ORDER BY s.{_SLOT}, s.{StoreRow.id.column_name} LIMIT {int(limit)}")
-    params += [_instant(now), *hourly_plans, _instant(now + HOURLY_HORIZON), *daily_plans,
-               _instant(now + DAILY_HORIZON)]
-    rows = [_from_db(r) for r in db.pw.execute_sql(sql, params).fetchall()]
+    rows = [_from_db(r) for r in db.pw.execute_sql(sql, [*params, *needs_params]).fetchall()]
     due_ids = [r.store_id for r in rows if r.next_at is not None and r.next_at <= now]
     if not due_ids:
         return rows

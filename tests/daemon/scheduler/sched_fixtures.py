@@ -12,6 +12,7 @@ from makersync.daemon.config import load_config
 from makersync.daemon.domain import accounts, integrations
 from makersync.daemon.domain.views import AccountView, StoreView
 from makersync.daemon.scheduler import Scheduler
+from makersync.daemon.store import pullstate
 from makersync.daemon.store.models import PullRow, StoreRow
 from makersync.plugins.clock import FakeClock
 from makersync.plugins.manager import ChannelRegistry
@@ -62,6 +63,18 @@ class Shops:
                 if row.kind in ("initial", "automatic"):
                     StoreRow.update(high_water_mark=now).where(StoreRow.id == row.store_id).execute()
         return len(rows)
+
+    def refuse_credentials(self, store: StoreView) -> None:
+        """End the store's queued pull as the engine does when the channel
+        refuses the credentials: failed, the store needing a reconnect."""
+        pull = PullRow.get((PullRow.store == int(store.id)) & (PullRow.state == "queued"))
+        pullstate.finish(self.app.db, pull.id, state="failed", error="refused", now=self.app.clock.now(),
+                         store_state="needs_reconnect")
+
+    def reconnect(self, store: StoreView) -> None:
+        """Connect the store's shop again with new credentials (active again)."""
+        integrations.reconnect_store(self.app.db, self.app.box, store.account_id, "etsy",
+                                     external_shop_id=store.external_shop_id, credentials={"token": "new"})
 
     def automatic(self, store: StoreView | None = None) -> list[Any]:
         query = PullRow.select().where(PullRow.kind == "automatic")

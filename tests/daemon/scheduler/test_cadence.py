@@ -202,12 +202,11 @@ def test_plan_table_reload_applies_at_once(app, scheduler, shops, clock, tmp_pat
 def test_store_needing_reconnect_is_skipped(app, scheduler, shops, clock):
     """A store whose credentials were refused gets no automatic pulls until reconnected."""
     store = shops.store(shops.account("business"))
-    shops.run_queued()
-    StoreRow.update(state="needs_reconnect").where(StoreRow.id == int(store.id)).execute()
+    shops.refuse_credentials(store)
     run_clock(clock, scheduler, shops, 3 * 3600, STEP_S)
     assert shops.automatic(store) == [] and shops.slot(store) is None
 
-    StoreRow.update(state="active").where(StoreRow.id == int(store.id)).execute()
+    shops.reconnect(store)
     scheduler.tick(clock.now())
     assert clock.now() < shops.slot(store) <= clock.now() + timedelta(hours=1)
 

@@ -69,3 +69,19 @@ def test_migrate_once_when_daemons_start_together(db, tmp_path):
     assert errors == []
     versions = [r.version for r in SchemaVersionRow.select().order_by(SchemaVersionRow.version)]
     assert versions == list(range(1, migrations.latest_version() + 1))
+
+
+def test_migration_3_gives_a_version_2_database_the_schedule_epoch(tmp_path):
+    """A database from before the schedule epoch gets its table and row, so
+    the schedulers' glance and every marked change work on it."""
+    from makersync.daemon.store import schedule
+
+    db = open_database(None, tmp_path)
+    assert migrations.migrate(db, migrations.MIGRATIONS[:2]) == [1, 2]
+    db.pw.execute_sql("DROP TABLE schedule_epoch")  # version 2 had none
+
+    assert migrations.migrate(db) == [3]
+    with db.write_tx():
+        schedule.mark_changed(db)
+    assert schedule.glance(db).epoch == 1
+    db.close()
