@@ -163,6 +163,7 @@ class RowReader:
 
     def __init__(self, model: type[peewee.Model], columns: Sequence[str]) -> None:
         self.model = model
+        self.names = tuple(columns)
         fields = [model._meta.fields[name] for name in columns]
         self.table = f'"{model._meta.table_name}"'
         self.columns = ", ".join(f'"{f.column_name}"' for f in fields)
@@ -175,6 +176,10 @@ class RowReader:
     def param(self) -> str:
         """The driver's placeholder for one parameter on the bound database."""
         return "%s" if _is_postgres(_db(self.model)) else "?"
+
+    def instance(self, row: Sequence[Any]) -> Any:
+        """A fetched row as a model instance (no query), for code written for peewee's rows."""
+        return self.model(**dict(zip(self.names, row, strict=True)))
 
     def fetch(self, clauses: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """``SELECT columns FROM table <clauses>``, as tuples of Python values."""
