@@ -251,18 +251,13 @@ class DaemonApp:
     # -- status -------------------------------------------------------------
 
     def status(self, account_id: str | None) -> StatusView:
-        stores: list[StoreStatusView] = []
-        token = ""
-        while True:
-            page = dom_integrations.list_stores(self.db, account_id or None, 1000, token)
-            for s in page.items:
-                stores.append(StoreStatusView(
-                    store_id=s.id, account_id=s.account_id, channel=s.channel, name=s.name, state=s.state,
-                    last_pull=s.last_pull, next_automatic_pull_at=s.next_automatic_pull_at,
-                    last_error=s.last_error, warnings=tuple(s.warnings)))
-            token = page.next_page_token
-            if not token:
-                break
+        stores = [
+            StoreStatusView(
+                store_id=s.id, account_id=s.account_id, channel=s.channel, name=s.name, state=s.state,
+                last_pull=s.last_pull, next_automatic_pull_at=s.next_automatic_pull_at,
+                last_error=s.last_error, warnings=tuple(s.warnings))
+            for s in dom_integrations.all_stores(self.db, account_id or None)
+        ]
         running = []
         for pull_id in self.runner.active_pulls():
             try:

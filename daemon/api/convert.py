@@ -8,6 +8,7 @@ Protobuf types never leave ``daemon/api/``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -37,13 +38,17 @@ def money_to_proto(amount: Decimal | None, currency: str) -> pb.Money | None:
     return pb.Money(currency_code=currency, amount=decimal_to_str(amount))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp_to_proto(when: datetime | None) -> Timestamp | None:
-    """A Timestamp for an aware instant (naive ones are taken as UTC); None stays None."""
+    """A Timestamp for an aware instant (naive ones are taken as UTC); None stays None.
+    The same as ``Timestamp.FromDatetime``, at a third of its cost: a page of
+    orders holds hundreds of instants (QUALITY P6)."""
     if when is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(when if when.tzinfo else when.replace(tzinfo=UTC))
-    return ts
+    since = (when if when.tzinfo else when.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
 
 
 def timestamp_from_proto(msg: Any, field: str) -> datetime | None:
@@ -62,8 +67,10 @@ def date_to_str(day: date | None) -> str:
     return day.isoformat() if day else ""
 
 
+@functools.lru_cache(maxsize=1024)
 def enum_to_proto(enum: Any, prefix: str, word: str, fallback: str = "UNSPECIFIED") -> int:
-    """``enum.Value(PREFIX_WORD)`` for a view's lower-case word; the fallback when unknown."""
+    """``enum.Value(PREFIX_WORD)`` for a view's lower-case word; the fallback when unknown.
+    Cached: the words are a handful per enum, looked up for every item of a list."""
     try:
         return int(enum.Value(f"{prefix}_{word.upper()}"))
     except ValueError:
@@ -174,8 +181,8 @@ def channel_info_to_proto(c: ChannelInfoView) -> pb.ChannelInfo:
 
 
 def _line_to_proto(line: v.OrderLineView, currency: str) -> pb.OrderLine:
-    return _set(
-        pb.OrderLine(), id=line.id, external_id=line.external_id, listing_id=line.listing_id,
+    return pb.OrderLine(
+        id=line.id, external_id=line.external_id, listing_id=line.listing_id,
         listing_external_id=line.listing_external_id, variation_external_id=line.variation_external_id,
         sku=line.sku, title=line.title, quantity=line.quantity,
         unit_price=money_to_proto(line.unit_price, currency), product_id=line.product_id,
@@ -183,9 +190,12 @@ def _line_to_proto(line: v.OrderLineView, currency: str) -> pb.OrderLine:
 
 
 def order_to_proto(o: v.OrderView) -> pb.Order:
+    """The Order message, built in one constructor call per message (the
+    constructor skips None, as ``_set`` does): ListOrders converts a page of
+    them per call (QUALITY P6)."""
     cur = o.currency
-    msg = _set(
-        pb.Order(), id=o.id, account_id=o.account_id, store_id=o.store_id, channel=o.channel,
+    return pb.Order(
+        id=o.id, account_id=o.account_id, store_id=o.store_id, channel=o.channel,
         external_id=o.external_id, order_number=o.order_number,
         status=enum_to_proto(pb.OrderStatus, "ORDER_STATUS", o.status), channel_status=o.channel_status,
         placed_at=timestamp_to_proto(o.placed_at), shipped_at=timestamp_to_proto(o.shipped_at),
@@ -196,23 +206,23 @@ def order_to_proto(o: v.OrderView) -> pb.Order:
         refunded=money_to_proto(o.refunded, cur), locally_edited=o.locally_edited,
         last_pull_id=o.last_pull_id, copied_from_order_id=o.copied_from_order_id, note=o.note,
         fulfillment=o.fulfillment,
+        lines=[_line_to_proto(line, cur) for line in o.lines],
+        refunds=[
+            pb.Refund(external_id=r.external_id, amount=money_to_proto(r.amount, cur),
+                      created_at=timestamp_to_proto(r.created_at), reason=r.reason)
+            for r in o.refunds
+        ],
+        adjustments=[
+            pb.Adjustment(external_id=a.external_id, kind=a.kind, amount=money_to_proto(a.amount, cur),
+                          created_at=timestamp_to_proto(a.created_at), note=a.note)
+            for a in o.adjustments
+        ],
+        overwrites=[
+            pb.OrderOverwrite(pull_id=w.pull_id, overwritten_at=timestamp_to_proto(w.overwritten_at),
+                              local_values=w.local_values)
+            for w in o.overwrites
+        ],
     )
-    msg.lines.extend(_line_to_proto(line, cur) for line in o.lines)
-    msg.refunds.extend(
-        _set(pb.Refund(), external_id=r.external_id, amount=money_to_proto(r.amount, cur),
-             created_at=timestamp_to_proto(r.created_at), reason=r.reason)
-        for r in o.refunds
-    )
-    msg.adjustments.extend(
-        _set(pb.Adjustment(), external_id=a.external_id, kind=a.kind, amount=money_to_proto(a.amount, cur),
-             created_at=timestamp_to_proto(a.created_at), note=a.note)
-        for a in o.adjustments
-    )
-    for w in o.overwrites:
-        ow = _set(pb.OrderOverwrite(), pull_id=w.pull_id, overwritten_at=timestamp_to_proto(w.overwritten_at))
-        ow.local_values.update(w.local_values)
-        msg.overwrites.append(ow)
-    return msg
 
 
 def listing_to_proto(li: v.ListingView) -> pb.Listing:

@@ -12,6 +12,7 @@ from makersync.daemon.domain.paging import parse_id, parse_optional_id
 from makersync.daemon.domain.views import FeeView, ListingView, OrderView, Page, ProductView
 from makersync.daemon.store import catalog as q
 from makersync.daemon.store import integrations as qi
+from makersync.daemon.store import order_reads
 from makersync.plugins.clock import Clock
 from makersync.plugins.records import OrderStatus
 
@@ -49,7 +50,7 @@ def _scope(db: Database, account_id: str, store_id: str) -> tuple[int, str, int 
 
 
 def _order(db: Database, order_id: str) -> OrderView:
-    view = q.fetch_order(db, parse_id(order_id, "order_id", "order"))
+    view = order_reads.fetch_order(db, parse_id(order_id, "order_id", "order"))
     if view is None:
         raise NotFound("order_id", f"no order {order_id!r}")
     return view
@@ -76,7 +77,7 @@ def list_orders(
     with db.read_tx():
         account, tz, store = _scope(db, account_id, store_id)
         lower, upper = _date_range(tz, placed_from, placed_to, "placed_from", "placed_to")
-        return q.list_orders(db, account, store, lower, upper, size, page_token)
+        return order_reads.list_orders(db, account, store, lower, upper, size, page_token)
 
 
 def get_order(db: Database, order_id: str) -> OrderView:

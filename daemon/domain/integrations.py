@@ -268,18 +268,30 @@ def get_store(db: Database, store_id: str) -> StoreView:
     return view
 
 
+def _account_filter(db: Database, account_id: str | None) -> int | None:
+    """The account id to filter by (None: all accounts). Raises NotFound, InvalidArgument."""
+    if not account_id:
+        return None
+    ident = parse_id(account_id, "account_id", "account")
+    if not qa.account_exists(db, ident):
+        raise NotFound("account_id", f"no account {account_id!r}")
+    return ident
+
+
 def list_stores(
     db: Database, account_id: str | None = None, page_size: int = 0, page_token: str = ""
 ) -> Page[StoreView]:
     """Stores by id, of one account or all. Raises NotFound, InvalidArgument."""
     size = paging.page_size(page_size)
-    ident = None
-    if account_id:
-        ident = parse_id(account_id, "account_id", "account")
     with db.read_tx():
-        if ident is not None and not qa.account_exists(db, ident):
-            raise NotFound("account_id", f"no account {account_id!r}")
-        return q.list_stores(db, ident, size, page_token)
+        return q.list_stores(db, _account_filter(db, account_id), size, page_token)
+
+
+def all_stores(db: Database, account_id: str | None = None) -> list[StoreView]:
+    """Every store by id, of one account or all, in one read (no pages: the
+    status shows them all). Raises NotFound, InvalidArgument."""
+    with db.read_tx():
+        return q.all_stores(db, _account_filter(db, account_id))
 
 
 def disconnect(db: Database, store_id: str) -> DisconnectResult:

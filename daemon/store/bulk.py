@@ -8,7 +8,8 @@ once per model and backend, text, integer and boolean values go to the
 driver as they are, money and instants through their field's conversion
 (instants' text remembered), and the rows go in one call: ``executemany``
 on SQLite, ``execute_values`` (a multi-row ``INSERT``) on PostgreSQL.
-:func:`select_in` is the lookup by a page's external ids, in plain SQL.
+:func:`select_in` is the lookup by a page's external ids, in plain SQL, and
+:class:`RowReader` the same kind of read for other statements (ListOrders).
 
 Nothing here commits: the rows join the caller's transaction.
 """
@@ -155,31 +156,57 @@ def _read_raw(field: peewee.Field) -> bool:
         kind is peewee.ForeignKeyField and type(getattr(field, "rel_field", None)) in _INTEGERS)
 
 
+class RowReader:
+    """Reads rows of ``model`` as tuples in ``columns`` order (field names, as
+    on the model), each value its field's Python value: what peewee's
+    ``.tuples()`` gives, without building the query's SQL on every call."""
+
+    def __init__(self, model: type[peewee.Model], columns: Sequence[str]) -> None:
+        self.model = model
+        self.names = tuple(columns)
+        fields = [model._meta.fields[name] for name in columns]
+        self.table = f'"{model._meta.table_name}"'
+        self.columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        self._readers = [(i, f.python_value) for i, f in enumerate(fields) if not _read_raw(f)]
+
+    def column(self, name: str) -> str:
+        """The quoted column of field ``name``, for a WHERE or ORDER BY clause."""
+        return f'"{self.model._meta.fields[name].column_name}"'
+
+    def param(self) -> str:
+        """The driver's placeholder for one parameter on the bound database."""
+        return "%s" if _is_postgres(_db(self.model)) else "?"
+
+    def instance(self, row: Sequence[Any]) -> Any:
+        """A fetched row as a model instance (no query), for code written for peewee's rows."""
+        return self.model(**dict(zip(self.names, row, strict=True)))
+
+    def fetch(self, clauses: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """``SELECT columns FROM table <clauses>``, as tuples of Python values."""
+        with _DRIVER_ERRORS:
+            cursor = _db(self.model).cursor()
+            cursor.execute(f"SELECT {self.columns} FROM {self.table} {clauses}", list(params))
+            rows = cursor.fetchall()
+        if self._readers:
+            for n, row in enumerate(rows):
+                fixed = list(row)
+                for i, read in self._readers:
+                    fixed[i] = read(fixed[i])
+                rows[n] = tuple(fixed)
+        return rows
+
+
 def select_in(model: type[peewee.Model], columns: Sequence[str], key: str, values: Sequence[Any], /,
               **equal: Any) -> list[tuple[Any, ...]]:
     """``SELECT columns FROM model WHERE <each of equal> AND key IN values``, as
     tuples of Python values, ``values`` taken ``CHUNK_KEYS`` at a time.
     ``equal`` and ``values`` must be plain ints or strings (ids, external ids)."""
-    db = _db(model)
-    fields = [model._meta.fields[name] for name in columns]
-    readers = [(i, f.python_value) for i, f in enumerate(fields) if not _read_raw(f)]
-    param = "%s" if _is_postgres(db) else "?"
-    names = ", ".join(f'"{f.column_name}"' for f in fields)
-    scope = "".join(f'"{model._meta.fields[name].column_name}" = {param} AND ' for name in equal)
+    reader = RowReader(model, columns)
+    param = reader.param()
+    scope = "".join(f"{reader.column(name)} = {param} AND " for name in equal)
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(values), CHUNK_KEYS):
         part = list(values[start:start + CHUNK_KEYS])
-        sql = (f'SELECT {names} FROM "{model._meta.table_name}" WHERE {scope}'
-               f'"{model._meta.fields[key].column_name}" IN ({", ".join(param for _ in part)})')
-        with _DRIVER_ERRORS:
-            cursor = db.cursor()
-            cursor.execute(sql, [*equal.values(), *part])
-            rows = cursor.fetchall()
-        if readers:
-            for n, row in enumerate(rows):
-                fixed = list(row)
-                for i, read in readers:
-                    fixed[i] = read(fixed[i])
-                rows[n] = tuple(fixed)
-        out.extend(rows)
+        out.extend(reader.fetch(f"WHERE {scope}{reader.column(key)} IN ({', '.join(param for _ in part)})",
+                                [*equal.values(), *part]))
     return out

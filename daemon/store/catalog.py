@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from makersync.daemon.domain.views import FeeView, ListingView, OrderView, Page, ProductView
-from makersync.daemon.store.convert import fee_view, listing_view, order_view, product_view
+from makersync.daemon.domain.views import FeeView, ListingView, Page, ProductView
+from makersync.daemon.store.convert import fee_view, listing_view, product_view
 from makersync.daemon.store.db import Database
 from makersync.daemon.store.models import (
     AccountRow,
@@ -42,55 +42,9 @@ def store_account(db: Database, store_id: int) -> int | None:
 # --- orders -------------------------------------------------------------------
 
 
-def _children(model: Any, order_ids: list[int], order_by: Any) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    if order_ids:
-        for row in model.select().where(model.order.in_(order_ids)).order_by(order_by):
-            grouped[row.order_id].append(row)
-    return grouped
-
-
-def _order_views(rows: list[OrderRow]) -> list[OrderView]:
-    ids = [r.id for r in rows]
-    lines = _children(OrderLineRow, ids, OrderLineRow.position)
-    refunds = _children(RefundRow, ids, RefundRow.id)
-    adjustments = _children(AdjustmentRow, ids, AdjustmentRow.id)
-    overwrites = _children(OrderOverwriteRow, ids, OrderOverwriteRow.id)
-    return [
-        order_view(r, lines[r.id], refunds[r.id], adjustments[r.id], overwrites[r.id]) for r in rows
-    ]
-
-
-def fetch_order(db: Database, order_id: int) -> OrderView | None:
-    row = OrderRow.get_or_none(OrderRow.id == order_id)
-    return None if row is None else _order_views([row])[0]
-
-
 def order_local_edits(db: Database, order_id: int) -> dict[str, Any]:
     row = OrderRow.select(OrderRow.local_edits).where(OrderRow.id == order_id).first()
     return {} if row is None else dict(row.local_edits or {})
-
-
-def list_orders(
-    db: Database,
-    account_id: int,
-    store_id: int | None,
-    placed_from: datetime | None,
-    placed_to: datetime | None,
-    size: int,
-    token: str,
-) -> Page[OrderView]:
-    """Orders newest placed first; ``placed_to`` exclusive."""
-    query = OrderRow.select().where(OrderRow.account == account_id)
-    if store_id is not None:
-        query = query.where(OrderRow.store == store_id)
-    if placed_from is not None:
-        query = query.where(OrderRow.placed_at >= placed_from)
-    if placed_to is not None:
-        query = query.where(OrderRow.placed_at < placed_to)
-    total = query.count()
-    rows, next_token = keyset_page(query, [OrderRow.placed_at, OrderRow.id], size, token, True)
-    return Page(_order_views(rows), next_token, total)
 
 
 def update_order(db: Database, order_id: int, fields: Mapping[str, Any]) -> None:

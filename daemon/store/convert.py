@@ -1,4 +1,5 @@
-"""Rows to views: the only place where peewee rows become plain dataclasses."""
+"""Rows to views: where peewee rows become plain dataclasses (orders, read as
+tuples for speed, become views in ``order_reads``)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,22 @@ from datetime import datetime
 from makersync.daemon import rules
 from makersync.daemon.domain.views import (
     AccountView,
-    AdjustmentView,
     FeeView,
     IntegrationView,
     ListingView,
     LocationView,
-    OrderLineView,
-    OrderView,
-    OverwriteView,
     ProductView,
     PullView,
-    RefundView,
     StoreView,
 )
 from makersync.daemon.store.models import (
     AccountRow,
-    AdjustmentRow,
     FeeRow,
     IntegrationRow,
     ListingRow,
     LocationRow,
-    OrderLineRow,
-    OrderOverwriteRow,
-    OrderRow,
     ProductRow,
     PullRow,
-    RefundRow,
     SetAsideRow,
     StoreRow,
 )
@@ -133,70 +124,6 @@ def integration_view(row: IntegrationRow, stores: list[StoreView]) -> Integratio
         default_location_id=sid(row.default_location_id),
         created_at=row.created_at,
         stores=stores,
-    )
-
-
-def order_view(
-    row: OrderRow,
-    lines: Iterable[OrderLineRow] = (),
-    refunds: Iterable[RefundRow] = (),
-    adjustments: Iterable[AdjustmentRow] = (),
-    overwrites: Iterable[OrderOverwriteRow] = (),
-) -> OrderView:
-    return OrderView(
-        id=str(row.id),
-        account_id=str(row.account_id),
-        store_id=sid(row.store_id),
-        channel=row.channel,
-        external_id=row.external_id or "",
-        order_number=row.order_number,
-        status=row.status,
-        channel_status=row.channel_status,
-        placed_at=row.placed_at,
-        modified_at=row.modified_at,
-        shipped_at=row.shipped_at,
-        cancelled_at=row.cancelled_at,
-        location_id=sid(row.location_id),
-        currency=row.currency,
-        subtotal=row.subtotal,
-        shipping=row.shipping,
-        tax=row.tax,
-        discount=row.discount,
-        total=row.total,
-        refunded=row.refunded,
-        fulfillment=row.fulfillment,
-        note=row.note,
-        locally_edited=row.locally_edited,
-        last_pull_id=sid(row.last_pull_id),
-        copied_from_order_id=sid(row.copied_from),
-        lines=[
-            OrderLineView(
-                id=str(ln.id),
-                position=ln.position,
-                external_id=ln.external_id,
-                listing_id=sid(ln.listing_id),
-                listing_external_id=ln.listing_external_id,
-                variation_external_id=ln.variation_external_id,
-                sku=ln.sku,
-                title=ln.title,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                product_id=sid(ln.product_id),
-            )
-            for ln in lines
-        ],
-        refunds=[RefundView(r.external_id, r.amount, r.created_at, r.reason) for r in refunds],
-        adjustments=[
-            AdjustmentView(a.external_id, a.kind, a.amount, a.created_at, a.note) for a in adjustments
-        ],
-        overwrites=[
-            OverwriteView(
-                sid(o.pull_id),
-                o.overwritten_at,
-                {str(k): "" if v is None else str(v) for k, v in (o.local_values or {}).items()},
-            )
-            for o in overwrites
-        ],
     )
 
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from makersync.daemon.domain.views import DisconnectResult, IntegrationView, Page, StoreView
-from makersync.daemon.store.convert import integration_view, pull_view, store_view
+from makersync.daemon.store.bulk import RowReader
+from makersync.daemon.store.convert import integration_view, pull_view, sid, store_view
 from makersync.daemon.store.db import Database
 from makersync.daemon.store.models import (
     AccountRow,
@@ -32,6 +33,16 @@ from makersync.daemon.store.pages import keyset_page
 
 _CHUNK = 500
 
+_STORES = RowReader(StoreRow, (
+    "id", "integration", "account", "channel", "external_shop_id", "name", "currency", "connected_at",
+    "state", "warnings", "reachable_since", "last_error", "next_automatic_pull_at",
+))
+_PULLS = RowReader(PullRow, (
+    "id", "store", "account_id", "kind", "dry_run", "state", "window_start", "window_end", "modified_since",
+    "start_date", "end_date", "progress", "counts", "requests_made", "throttled", "error", "warnings",
+    "set_aside_count", "waiting_reason", "created_at", "started_at", "finished_at",
+))
+
 
 def lock_account(db: Database, account_id: int) -> bool:
     """Lock the account row until the transaction ends (PostgreSQL
@@ -49,39 +60,9 @@ def location_account(db: Database, location_id: int) -> int | None:
     return None if row is None else int(row.account_id)
 
 
-def _last_pulls(store_ids: list[int], channels: Mapping[int, str]) -> dict[int, Any]:
-    result: dict[int, Any] = {}
-    for store_id in store_ids:
-        row = (
-            PullRow.select()
-            .where(PullRow.store == store_id)
-            .order_by(PullRow.created_at.desc(), PullRow.id.desc())
-            .first()
-        )
-        if row is not None:
-            result[store_id] = pull_view(row, channels[store_id])
-    return result
-
-
-def _initial_pull_id(store_id: int) -> str:
-    row = (
-        PullRow.select(PullRow.id)
-        .where((PullRow.store == store_id) & (PullRow.kind == "initial"))
-        .order_by(PullRow.id)
-        .first()
-    )
-    return "" if row is None else str(row.id)
-
-
-def _store_views(rows: Iterable[StoreRow]) -> list[StoreView]:
-    rows = list(rows)
-    pulls = _last_pulls([r.id for r in rows], {r.id: r.channel for r in rows})
-    return [store_view(r, pulls.get(r.id), _initial_pull_id(r.id)) for r in rows]
-
-
 def fetch_store(db: Database, store_id: int) -> StoreView | None:
-    row = StoreRow.get_or_none(StoreRow.id == store_id)
-    return None if row is None else _store_views([row])[0]
+    views = _read_stores(db, f"WHERE s.{_STORES.column('id')} = {_STORES.param()}", [store_id])
+    return views[0] if views else None
 
 
 def store_exists(db: Database, account_id: int, channel: str, external_shop_id: str) -> bool:
@@ -114,23 +95,57 @@ def update_store(db: Database, store_id: int, fields: Mapping[str, Any]) -> None
 
 
 def list_stores(db: Database, account_id: int | None, size: int, token: str) -> Page[StoreView]:
-    query = StoreRow.select()
+    query = StoreRow.select(StoreRow.id)
     if account_id is not None:
         query = query.where(StoreRow.account == account_id)
     rows, next_token = keyset_page(query, [StoreRow.id], size, token)
-    return Page(_store_views(rows), next_token, query.count())
+    views = []
+    if rows:  # the page is the filter's stores from its first id to its last
+        p, ident = _STORES.param(), f"s.{_STORES.column('id')}"
+        where, params = f"WHERE {ident} >= {p} AND {ident} <= {p}", [rows[0].id, rows[-1].id]
+        if account_id is not None:
+            where, params = f"{where} AND s.{_STORES.column('account')} = {p}", [*params, account_id]
+        views = _read_stores(db, where, params)
+    return Page(views, next_token, query.count())
 
 
-def _integration_view(row: IntegrationRow) -> IntegrationView:
-    stores = StoreRow.select().where(StoreRow.integration == row.id).order_by(StoreRow.id)
-    return integration_view(row, _store_views(stores))
+def _read_stores(db: Database, where: str, params: list[Any]) -> list[StoreView]:
+    """The stores ``s`` that ``where`` selects, by id, with their last pull and
+    initial pull id: three plain-SQL queries however many stores there are
+    (GetStatus reads every store on every call, QUALITY P6)."""
+    store_id, pull_id, pull_store = _STORES.column("id"), _PULLS.column("id"), _PULLS.column("store")
+    latest = (f"SELECT q.{pull_id} FROM {_PULLS.table} q WHERE q.{pull_store} = s.{store_id}"
+              f" ORDER BY q.{_PULLS.column('created_at')} DESC, q.{pull_id} DESC LIMIT 1")
+    first_initial = (f"SELECT MIN(q.{pull_id}) FROM {_PULLS.table} q WHERE q.{pull_store} = s.{store_id}"
+                     f" AND q.{_PULLS.column('kind')} = 'initial'")
+    rows = _STORES.fetch(f"s {where} ORDER BY s.{store_id}", params)
+    if not rows:
+        return []
+    last_pulls = _PULLS.fetch(f"WHERE {pull_id} IN (SELECT ({latest}) FROM {_STORES.table} s {where})", params)
+    initial = dict(db.pw.execute_sql(f"SELECT s.{store_id}, ({first_initial}) FROM {_STORES.table} s {where}",
+                                     params).fetchall())
+    channels = {row[0]: row[3] for row in rows}
+    pulls = {row[1]: pull_view(_PULLS.instance(row), channels[row[1]]) for row in last_pulls}
+    return [store_view(_STORES.instance(row), pulls.get(row[0]), sid(initial.get(row[0]))) for row in rows]
+
+
+def all_stores(db: Database, account_id: int | None) -> list[StoreView]:
+    """Every store, or every store of one account, by id (no paging: GetStatus)."""
+    if account_id is None:
+        return _read_stores(db, "", [])
+    return _read_stores(db, f"WHERE s.{_STORES.column('account')} = {_STORES.param()}", [account_id])
+
+
+def _integration_view(db: Database, row: IntegrationRow) -> IntegrationView:
+    where = f"WHERE s.{_STORES.column('integration')} = {_STORES.param()}"
+    return integration_view(row, _read_stores(db, where, [row.id]))
 
 
 def fetch_integration(db: Database, account_id: int, channel: str) -> IntegrationView | None:
     row = IntegrationRow.get_or_none(
         (IntegrationRow.account == account_id) & (IntegrationRow.channel == channel)
     )
-    return None if row is None else _integration_view(row)
+    return None if row is None else _integration_view(db, row)
 
 
 def insert_integration(
@@ -161,7 +176,7 @@ def list_integrations(
 ) -> Page[IntegrationView]:
     query = IntegrationRow.select().where(IntegrationRow.account == account_id)
     rows, next_token = keyset_page(query, [IntegrationRow.id], size, token)
-    return Page([_integration_view(r) for r in rows], next_token, query.count())
+    return Page([_integration_view(db, r) for r in rows], next_token, query.count())
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

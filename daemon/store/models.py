@@ -223,6 +223,20 @@ class OrderRow(BaseRow):
         )
 
 
+class OrderCountRow(BaseRow):
+    """How many orders each account holds per store (``store_key`` 0: local
+    orders). Kept by triggers on ``orders`` (migration 4), never written by
+    the code, so ListOrders' ``total_size`` need not count 100,000 rows."""
+
+    account_id = pw.IntegerField()
+    store_key = pw.BigIntegerField()
+    orders = pw.BigIntegerField()
+
+    class Meta:
+        table_name = "order_counts"
+        primary_key = pw.CompositeKey("account_id", "store_key")
+
+
 class OrderLineRow(BaseRow):
     id = pw.BigAutoField()
     order = pw.ForeignKeyField(OrderRow, on_delete="CASCADE", index=True)
@@ -389,6 +403,7 @@ ALL_MODELS: tuple[type[BaseRow], ...] = (
     ProductRow,
     ListingRow,
     OrderRow,
+    OrderCountRow,
     OrderLineRow,
     RefundRow,
     AdjustmentRow,

@@ -31,6 +31,18 @@ def _encode_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def decode_key(token: str, fields: Sequence[pw.Field]) -> list[Any] | None:
+    """The sort key in ``token`` as the fields' Python values ('' -> None).
+    Raises InvalidArgument naming ``page_token`` when it is not one of ours."""
+    raw = decode_token(token, len(fields))
+    return None if raw is None else [_key_value(f, v) for f, v in zip(fields, raw, strict=True)]
+
+
+def encode_key(values: Sequence[Any]) -> str:
+    """The token for the sort key ``values`` of a page's last item."""
+    return encode_token([_encode_value(v) for v in values])
+
+
 def keyset_page(
     query: Any,
     fields: Sequence[pw.Field],
@@ -40,9 +52,8 @@ def keyset_page(
 ) -> tuple[list[Any], str]:
     """One page of ``query`` ordered by ``fields`` (unique together, e.g. ending
     in the id). Returns the rows and the next token ('' on the last page)."""
-    raw = decode_token(token, len(fields))
-    if raw is not None:
-        key = [_key_value(f, v) for f, v in zip(fields, raw, strict=True)]
+    key = decode_key(token, fields)
+    if key is not None:
         cond = None
         for i in range(len(fields) - 1, -1, -1):
             step = fields[i] < key[i] if descending else fields[i] > key[i]
@@ -54,4 +65,4 @@ def keyset_page(
         return rows, ""
     rows = rows[:size]
     last = rows[-1]
-    return rows, encode_token([_encode_value(last.__data__.get(f.name)) for f in fields])
+    return rows, encode_key([last.__data__.get(f.name) for f in fields])

@@ -9,7 +9,7 @@ import pytest
 
 from makersync.daemon.domain import accounts, catalog
 from makersync.daemon.domain.errors import InvalidArgument, NotFound
-from makersync.daemon.store.models import OrderRow, TombstoneRow
+from makersync.daemon.store.models import OrderLineRow, OrderRow, RefundRow, TombstoneRow
 
 
 def test_update_order_marks_pulled_order_locally_edited(db, books, clock):
@@ -200,3 +200,15 @@ def test_list_products_oldest_first_with_listings(db, books, clock):
     page = catalog.list_products(db, account.id)
     assert [p.id for p in page.items] == [str(a), str(b)]
     assert [len(p.listings) for p in page.items] == [0, 1]
+
+
+def test_get_order_lists_lines_by_position_and_refunds_by_id(db, books):
+    """Children come back in their order whatever order they were written in."""
+    order = books.order(books.store(books.account()))
+    for position in (3, 1, 2):
+        OrderLineRow.create(order=order, position=position, sku=f"S{position}", unit_price=Decimal("1.50"))
+    RefundRow.create(order=order, external_id="R-late", amount=Decimal("0.50"))
+    view = catalog.get_order(db, str(order))
+    assert [ln.position for ln in view.lines] == [0, 1, 2, 3]
+    assert [ln.unit_price for ln in view.lines][1:] == [Decimal("1.50")] * 3
+    assert [r.external_id for r in view.refunds][-1] == "R-late" and len(view.refunds) == 2
