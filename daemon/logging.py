@@ -180,11 +180,16 @@ def redact(
 class _SafeStream:
     """Where lines go: ``stream``, or whatever ``sys.stdout`` is at write time.
 
-    A log line that cannot be written (stdout closed, a broken pipe) is
-    dropped: logging never fails a call or a pull."""
+    Each line arrives in one ``write`` (structlog's and the stdlib handler's
+    alike) and is written under one lock, so lines from threads logging at
+    once never run into each other (two loggers with a lock each, and
+    ``print`` writing the newline apart, used to join lines). A log line that
+    cannot be written (stdout closed, a broken pipe) is dropped: logging never
+    fails a call or a pull."""
 
     def __init__(self, stream: TextIO | None) -> None:
         self._stream = stream
+        self._lock = threading.Lock()
 
     @property
     def target(self) -> TextIO:
@@ -192,7 +197,8 @@ class _SafeStream:
 
     def write(self, text: str) -> int:
         try:
-            return self.target.write(text)
+            with self._lock:
+                return self.target.write(text)
         except (OSError, ValueError):
             return 0
 
@@ -240,7 +246,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: TextIO | N
     structlog.configure(
         processors=[*shared, *tail, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=out),  # type: ignore[arg-type]
+        logger_factory=structlog.WriteLoggerFactory(file=out),  # type: ignore[arg-type]  # one write a line
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)  # type: ignore[arg-type]

@@ -95,17 +95,20 @@ class PullEngine:
     def run(self, claim: Claim, stop: threading.Event) -> str:
         """Run a claimed pull to its end (or to a page boundary when ``stop``
         is set). Returns the pull's state afterwards."""
+        # The plan first, then the holder: a daemon paused between the two
+        # (or before both) past its lease sees another holder, and says so,
+        # whatever state the new holder has left the pull in.
+        plan = pullstate.load_plan(self.db, claim.pull_id)
         holder = leases.pull_holder(claim.pull_id)
-        if holder is None:
+        if plan is None or holder is None:
             return "missing"
         if holder != ("running", self.settings.owner, claim.token):
             # Claimed, then paused past the lease before starting: another daemon has it.
             log.warning("lease lost; another daemon owns this store now", pull_id=str(claim.pull_id),
                         store_id=str(claim.store_id))
             return "lease_lost"
-        plan = pullstate.load_plan(self.db, claim.pull_id)
-        if plan is None or plan.state != "running":
-            return plan.state if plan else "missing"
+        if plan.state != "running":
+            return plan.state
         bound = structlog.contextvars.bound_contextvars(
             account_id=str(plan.account_id), store_id=str(plan.store_id), pull_id=str(plan.pull_id),
             channel=plan.channel)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+import time
 
 import pytest
 
@@ -74,3 +76,38 @@ def test_a_closed_stream_never_breaks_the_caller():
     out.close()
     get_logger().info("still fine")  # dropped, not raised
     configure_logging()
+
+
+class _SlowStream(io.StringIO):
+    """A stream that gives other threads the floor on every write, as a pipe
+    to a busy reader does."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0)
+        return super().write(text)
+
+
+def test_lines_from_threads_logging_at_once_stay_whole():
+    """Structlog lines and stdlib lines (httpx, grpc) written by many threads at
+    once come out one JSON object a line: a reader (an operator's log shipper,
+    the e2e tests) never sees two lines joined or one cut."""
+    stream = _SlowStream()
+    configure_logging("json", "info", stream=stream)
+    ours, theirs = get_logger("makersync.test"), logging.getLogger("httpx")
+
+    def chatter(worker: int) -> None:
+        for i in range(200):
+            if i % 2:
+                ours.info("pull succeeded", worker=worker, i=i)
+            else:
+                theirs.info("HTTP Request: GET %s", f"/orders?worker={worker}&i={i}")
+
+    threads = [threading.Thread(target=chatter, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    configure_logging()
+    written = stream.getvalue().splitlines()
+    assert len(written) == 8 * 200
+    assert all(json.loads(line)["event"] for line in written)

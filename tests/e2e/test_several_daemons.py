@@ -204,8 +204,13 @@ def _run(fleet: Fleet, started: float) -> None:
     try:
         wait_for(lambda: wanted <= _lost_pulls(d1, pause["t_cont"]), 20, "the paused daemon's 'lease lost'")
     except AssertionError:
+        said = [line for when, line in list(d1.log) if when >= pause["t_cont"]
+                and any(f'"pull_id": "{p}"' in line for p in wanted)]
+        d1.signal(signal.SIGUSR1)  # its threads' stacks, to stderr
+        time.sleep(1.0)
+        said += d1.stderr[-120:]
         raise AssertionError(("the paused daemon's pulls must end 'lease lost'", wanted,
-                              _lost_pulls(d1, pause["t_cont"]), figures)) from None
+                              _lost_pulls(d1, pause["t_cont"]), figures, said)) from None
     stale_writes = sum(sql.one(
         "SELECT count(*) FROM lease_audit WHERE store_id = %s AND new_owner = %s AND new_token = %s "
         "AND db_time > to_timestamp(%s)", store_id, pause["owner"], token, pause["t_frozen"])

@@ -398,3 +398,32 @@ def test_s1_a_dropped_connection_and_a_lost_lease_write_nothing(harness: Books,
     assert pull.state == "running"  # the new holder's to end
     holder = PullRow.select(PullRow.lease_owner).where(PullRow.id == int(pull.id)).scalar()
     assert holder == "another-daemon"
+
+
+def test_s1_a_pull_taken_over_and_ended_before_it_starts_says_lease_lost(harness: Books,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUALITY S1: a daemon paused just as its pull starts, past its lease,
+    while another daemon takes the store and ends the pull, writes nothing and
+    says 'lease lost' (it used to end silently, as if the pull were its own)."""
+    from makersync.daemon.store import pullstate
+    from makersync.daemon.store.models import LeaseRow, PullRow
+
+    harness.add_sim(CHANNEL, seed=5, orders=10, days=5)
+    harness.start()
+    account = harness.account()
+    harness.connect(account, CHANNEL)
+    owner = harness.app.engine.settings.owner
+    claim = leases.claim_next(harness.app.db, owner, harness.clock.now(), 60)
+    assert claim is not None
+    original = pullstate.load_plan
+
+    def taken_over_and_ended_meanwhile(*args: object, **kwargs: object) -> object:
+        with harness.app.db.write_tx():
+            LeaseRow.update(owner="", fencing_token=LeaseRow.fencing_token + 1).execute()
+            PullRow.update(state="succeeded", lease_owner="another-daemon",
+                           fencing_token=PullRow.fencing_token + 1).where(PullRow.id == claim.pull_id).execute()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pullstate, "load_plan", taken_over_and_ended_meanwhile)
+    assert harness.app.engine.run(claim, threading.Event()) == "lease_lost"
+    assert harness.orders(account) == []
