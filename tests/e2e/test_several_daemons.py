@@ -182,9 +182,13 @@ def _run(fleet: Fleet, started: float) -> None:
     for store_id, state in automatic:
         assert state == "succeeded", (store_id, state)
         per_store[store_id] = per_store.get(store_id, 0) + 1
+    wanted = {**{s: ROUNDS for s in hourly}, **{s: 1 for s in daily}}
+    off = {s: (per_store.get(s, 0), wanted.get(s, 0)) for s in set(per_store) | set(wanted)
+           if per_store.get(s, 0) != wanted.get(s, 0)}
+    assert not off, ("stores with other than their due automatic pulls: (pulled, due)", off, sql.rows(
+        "SELECT id, store_id, kind, state, priority, created_at, started_at, finished_at, lease_owner "
+        "FROM pulls WHERE store_id = ANY(%s) ORDER BY id", list(off)), figures)
     assert len(automatic) == expected
-    assert all(per_store.get(s) == ROUNDS for s in hourly)
-    assert all(per_store.get(s) == 1 for s in daily)
     assert not {s["store_id"] for s in stores if s["kind"] == "none"} & set(per_store)
     assert sql.one("SELECT count(*) FROM pulls WHERE state IN ('queued', 'running')") == 0
 
