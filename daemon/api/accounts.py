@@ -61,8 +61,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
             plan=request.plan if request.HasField("plan") else None,
             start_date=start_date,
             time_zone=request.time_zone if request.HasField("time_zone") else None,
-            daily_pull_hour=(request.daily_pull_hour if request.HasField("daily_pull_hour")
-                             else self.app.default_daily_pull_hour),
+            daily_pull_hour=request.daily_pull_hour if request.HasField("daily_pull_hour") else None,
         )
         return convert.account_to_proto(view)
 
