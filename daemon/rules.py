@@ -83,16 +83,25 @@ def validate_time_zone(name: str, field: str = "time_zone") -> ZoneInfo:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+"""The days a date or instant given to the API may name. Wide enough for any
+shop's history and any range a person means; narrow enough that a day's end
+or a time zone's offset never runs past what Python and both databases hold
+(9999-12-31 plus a day used to fail deep inside with an overflow)."""
 
 
 def parse_date(value: str, field: str) -> date:
-    """A 'YYYY-MM-DD' date; InvalidArgument naming ``field`` otherwise."""
+    """A 'YYYY-MM-DD' date from 1970 to 9998; InvalidArgument naming ``field`` otherwise."""
     if not _ISO_DATE.fullmatch(value or ""):
         raise InvalidArgument(field, f"must be a date YYYY-MM-DD, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidArgument(field, f"must be a date YYYY-MM-DD, got {value!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidArgument(field, f"must be a date from {EARLIEST_DAY} to {LATEST_DAY}, got {value!r}")
+    return day
 
 
 def validate_daily_pull_hour(hour: int, field: str = "daily_pull_hour") -> int:

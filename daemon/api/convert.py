@@ -17,6 +17,7 @@ from typing import Any
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from makersync.daemon import rules
 from makersync.daemon.api.app import ChannelInfoView, StatusView, StoreStatusView
 from makersync.daemon.domain import views as v
 from makersync.daemon.domain.errors import InvalidArgument
@@ -53,14 +54,19 @@ def timestamp_to_proto(when: datetime | None) -> Timestamp | None:
 
 def timestamp_from_proto(msg: Any, field: str) -> datetime | None:
     """The aware UTC instant in ``msg.<field>``, or None when the field is unset.
-    Raises InvalidArgument naming the field for a Timestamp outside years 1-9999."""
+    Raises InvalidArgument naming the field for an instant outside the days
+    the API takes (rules.EARLIEST_DAY to rules.LATEST_DAY)."""
     if not msg.HasField(field):
         return None
     ts: Timestamp = getattr(msg, field)
     try:
-        return ts.ToDatetime(tzinfo=UTC)
+        when = ts.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError):
-        raise InvalidArgument(field, "must be a valid instant between years 1 and 9999") from None
+        when = None
+    if when is None or not rules.EARLIEST_DAY <= when.date() <= rules.LATEST_DAY:
+        raise InvalidArgument(field, f"must be an instant from {rules.EARLIEST_DAY} to {rules.LATEST_DAY} "
+                                     "(UTC)") from None
+    return when
 
 
 def date_to_str(day: date | None) -> str:

@@ -152,3 +152,51 @@ def test_create_account_takes_daily_hour_from_config_when_request_names_none(tmp
     for running in start_server(tmp_path, toml):
         assert running.create_account().daily_pull_hour == 7
         assert running.create_account(name="Other", daily_pull_hour=22).daily_pull_hour == 22
+
+
+def test_update_account_changes_only_the_fields_sent(api):
+    """API.md UpdateAccount: optional fields. A plan or time zone change keeps
+    the daily pull hour the maker chose (it used to fall back to 05:00)."""
+    account = api.create_account(daily_pull_hour=7)
+    changed = api.accounts.UpdateAccount(accounts_pb2.UpdateAccountRequest(
+        account_id=account.id, plan="indie"), timeout=5)
+    assert (changed.plan, changed.daily_pull_hour, changed.time_zone) == ("indie", 7, "Europe/Berlin")
+    changed = api.accounts.UpdateAccount(accounts_pb2.UpdateAccountRequest(
+        account_id=account.id, time_zone="America/Chicago"), timeout=5)
+    assert (changed.plan, changed.daily_pull_hour, changed.time_zone) == ("indie", 7, "America/Chicago")
+    read = api.accounts.GetAccount(accounts_pb2.GetAccountRequest(account_id=account.id), timeout=5)
+    assert read.daily_pull_hour == 7
+
+
+@pytest.mark.parametrize("call", ["orders_to", "fees_to", "orders_from_before_1970", "shipped_at_year_1",
+                                  "shipped_at_year_9999", "start_date_9999"])
+def test_dates_at_the_ends_of_the_calendar_are_refused_naming_the_field(api, call):
+    """API.md: bad input is INVALID_ARGUMENT naming the field, never INTERNAL.
+    Dates and instants past what a day's end or a zone's offset can reach
+    (9999-12-31, year 1) used to fail deep inside with an overflow."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from makersync.v1 import catalog_pb2
+
+    account = api.create_account()
+    far_end, year_one = Timestamp(seconds=253402300000 - 86_400), Timestamp(seconds=-62135596800)
+    calls = {
+        "orders_to": ("placed_to", lambda: api.catalog.ListOrders(catalog_pb2.ListOrdersRequest(
+            account_id=account.id, placed_to="9999-12-31"), timeout=5)),
+        "fees_to": ("end_date", lambda: api.catalog.ListFees(catalog_pb2.ListFeesRequest(
+            account_id=account.id, end_date="9999-12-31"), timeout=5)),
+        "orders_from_before_1970": ("placed_from", lambda: api.catalog.ListOrders(catalog_pb2.ListOrdersRequest(
+            account_id=account.id, placed_from="1969-12-31"), timeout=5)),
+        "shipped_at_year_1": ("shipped_at", lambda: api.catalog.UpdateOrder(catalog_pb2.UpdateOrderRequest(
+            order_id="1", shipped_at=year_one), timeout=5)),
+        "shipped_at_year_9999": ("shipped_at", lambda: api.catalog.UpdateOrder(catalog_pb2.UpdateOrderRequest(
+            order_id="1", shipped_at=far_end), timeout=5)),
+        "start_date_9999": ("start_date", lambda: api.create_account(name="Far", start_date="9999-12-31")),
+    }
+    field, invoke = calls[call]
+    with pytest.raises(grpc.RpcError) as info:
+        invoke()
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+    assert field in info.value.details()
+    accounts = api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5).accounts
+    assert [a.name for a in accounts] == ["Ada's Studio"]  # nothing else was written
