@@ -7,13 +7,18 @@ database needs (its first row, triggers, counts). A later change to a model
 needs a new migration appended here (``playhouse.migrate`` operations or plain
 SQL), never an edit of an old one. ``migrate`` runs at start-up and
 applies the pending ones, each in its own transaction with its version row.
-A database written by a newer daemon (a higher version than the code knows)
-is refused with ``SchemaTooNew`` rather than guessed at.
+On SQLite the transaction runs with foreign keys off, as SQLite's procedure
+for schema changes asks (a rebuilt table's DROP TABLE would otherwise cascade
+into its child tables), and ``PRAGMA foreign_key_check`` must come back empty
+before it commits. A database written by a newer daemon (a higher version than
+the code knows) is refused with ``SchemaTooNew`` rather than guessed at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import peewee as pw
@@ -27,6 +32,11 @@ _MIGRATION_LOCK_KEY = 0x6D6B7379  # "mksy": the advisory lock migrations hold on
 
 class SchemaTooNew(Exception):
     """The database's schema is newer than this daemon's code."""
+
+
+class MigrationFailed(Exception):
+    """A migration met a schema it does not recognise or left broken foreign
+    keys; its transaction was rolled back and the message says what it found."""
 
 
 class SchemaVersionRow(pw.Model):
@@ -116,8 +126,72 @@ def _m4_order_counts(db: Database) -> None:
                       "SELECT account_id, COALESCE(store_id, 0), COUNT(*) FROM orders GROUP BY 1, 2")
 
 
+def _m5_ids_never_reused(db: Database) -> None:
+    """On SQLite a plain INTEGER PRIMARY KEY hands out max(id) + 1, so once a
+    disconnect had deleted the newest store, its pulls and orders, the next
+    connect got the same ids, and an id a caller had kept (a script, a CSV
+    export, ``makersync watch 17``) named another account's data (R3, API ids).
+    AUTOINCREMENT never hands an id out twice, and SQLite adds it only by
+    rebuilding the table. PostgreSQL's sequences never go back: nothing to do.
+
+    New databases come this way too, rather than from the models: peewee has
+    no portable AUTOINCREMENT, and rebuilding tables that are still empty takes
+    milliseconds. A later migration that adds a table with an auto id calls
+    ``_sqlite_autoincrement`` for it (a test checks every such table)."""
+    if not db.is_sqlite:
+        return
+    for model in ALL_MODELS:
+        if isinstance(model._meta.primary_key, pw.AutoField):
+            _sqlite_autoincrement(db, model._meta.table_name)
+
+
+def _sqlite_autoincrement(db: Database, table: str) -> None:
+    """Rebuild ``table`` with ``id INTEGER PRIMARY KEY AUTOINCREMENT`` by SQLite's
+    documented procedure (https://sqlite.org/lang_altertable.html#otheralter):
+    a new table from the old DDL, copy the rows, drop the old, rename; then the
+    indexes and triggers the drop took with it (``orders`` carries the order
+    counts' triggers), and the sequence seeded with the highest id present, so
+    new ids continue after it. Raises MigrationFailed on a DDL it does not
+    recognise, or when foreign keys are on: then dropping the old table would
+    delete every row of its child tables by cascade."""
+    if db.pw.execute_sql("PRAGMA foreign_keys").fetchone()[0]:
+        raise MigrationFailed(f"{table}: rebuilding with foreign keys on would cascade into its child tables")
+    (ddl,) = db.pw.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                               (table,)).fetchone()
+    if "AUTOINCREMENT" in ddl.upper():
+        return  # already rebuilt
+    rebuilt = f"{table}__rebuilt"
+    new_ddl = _autoincrement_ddl(ddl, table, rebuilt)
+    dependents = [sql for (sql,) in db.pw.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? "
+        "AND sql IS NOT NULL", (table,))]  # sql is NULL for the indexes UNIQUE makes itself
+    db.pw.execute_sql(new_ddl)
+    db.pw.execute_sql(f'INSERT INTO "{rebuilt}" SELECT * FROM "{table}"')  # same DDL, same columns
+    db.pw.execute_sql(f'DROP TABLE "{table}"')
+    db.pw.execute_sql(f'ALTER TABLE "{rebuilt}" RENAME TO "{table}"')
+    for sql in dependents:
+        db.pw.execute_sql(sql)
+    db.pw.execute_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+    db.pw.execute_sql(f'INSERT INTO sqlite_sequence (name, seq) SELECT ?, COALESCE(MAX(id), 0) FROM "{table}"',
+                      (table,))
+
+
+_SQLITE_ID_COLUMN = re.compile(r'"id" INTEGER NOT NULL PRIMARY KEY\b')
+
+
+def _autoincrement_ddl(ddl: str, table: str, new_name: str) -> str:
+    """``table``'s CREATE TABLE (as peewee wrote it) renamed to ``new_name``, its
+    id column made AUTOINCREMENT. Raises MigrationFailed on any other shape
+    rather than guess at a schema edited by hand."""
+    head = f'CREATE TABLE "{table}" ('
+    if not ddl.startswith(head) or len(_SQLITE_ID_COLUMN.findall(ddl)) != 1:
+        raise MigrationFailed(f"{table}: unexpected DDL, no single integer id primary key: {ddl!r}")
+    body = _SQLITE_ID_COLUMN.sub(lambda found: f"{found.group(0)} AUTOINCREMENT", ddl[len(head):])
+    return f'CREATE TABLE "{new_name}" ({body}'
+
+
 MIGRATIONS: list[Migration] = [_m1_create_tables, _m2_order_list_indexes, _m3_schedule_epoch,
-                               _m4_order_counts]
+                               _m4_order_counts, _m5_ids_never_reused]
 
 
 def latest_version() -> int:
@@ -139,11 +213,38 @@ def _serialise(db: Database) -> None:
         db.pw.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
 
 
+@contextlib.contextmanager
+def _sqlite_foreign_keys_off(db: Database) -> Iterator[None]:
+    """Foreign keys off on this connection for one migration (SQLite only).
+    ``PRAGMA foreign_keys`` is ignored inside a transaction, so it is switched
+    around the migration's transaction, never within it."""
+    if not db.is_sqlite:
+        yield
+        return
+    db.pw.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        db.pw.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _check_foreign_keys(db: Database, version: int) -> None:
+    """With foreign keys off nothing stopped a migration from leaving a row
+    whose reference points nowhere: refuse to commit one that did (SQLite)."""
+    if not db.is_sqlite:
+        return
+    broken = db.pw.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        shown = ", ".join(f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in broken[:5])
+        raise MigrationFailed(f"migration {version} left {len(broken)} broken foreign keys: {shown}")
+
+
 def migrate(db: Database, migrations: list[Migration] | None = None) -> list[int]:
     """Apply pending migrations; returns the versions applied (oldest first).
 
     Safe when several daemons start at once on one database. Raises
-    SchemaTooNew when the database is newer than the code."""
+    SchemaTooNew when the database is newer than the code, MigrationFailed
+    when a migration could not be applied (it is rolled back)."""
     steps = MIGRATIONS if migrations is None else migrations
     with db.write_tx():
         _serialise(db)
@@ -157,11 +258,12 @@ def migrate(db: Database, migrations: list[Migration] | None = None) -> list[int
         )
     applied = []
     for version in range(have + 1, len(steps) + 1):
-        with db.write_tx():
+        with _sqlite_foreign_keys_off(db), db.write_tx():
             _serialise(db)
             if current_version(db) >= version:
                 continue  # another daemon applied it while we waited
             steps[version - 1](db)
+            _check_foreign_keys(db, version)
             SchemaVersionRow.create(version=version, applied_at=datetime.now(UTC).isoformat())
         applied.append(version)
     return applied

@@ -188,6 +188,23 @@ def test_disconnect_keeps_products_local_copies_link(db, books, clock):
     assert kept.lines[0].product_id == str(product) and kept.lines[0].listing_id == ""
 
 
+def test_disconnect_never_frees_ids_for_the_next_store(db, books, clock):
+    """R3 disconnect / API ids: disconnecting the newest store removes the
+    highest store, pull and order ids; the next connect, for another account,
+    still gets ids greater than any given before, so an id a caller kept (a
+    script, an export, ``makersync watch``) never names another account's data."""
+    gone = books.store(books.account())
+    manual = pulls.enqueue_pull(db, clock, gone.id, "manual", datetime(2026, 5, 1, tzinfo=UTC),
+                                datetime(2026, 5, 2, tzinfo=UTC))
+    orders = [books.order(gone) for _ in range(3)]
+    integrations.disconnect(db, gone.id)
+    again = books.store(books.account())
+    order = books.order(again)
+    assert int(again.id) > int(gone.id)
+    assert int(again.initial_pull_id) > max(int(gone.initial_pull_id), int(manual.id))
+    assert order > max(orders)
+
+
 def test_disconnect_leaves_other_accounts_alone(db, books):
     """R3: only the disconnected store's data goes."""
     mine, theirs = books.account(), books.account()

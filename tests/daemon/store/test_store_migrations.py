@@ -50,7 +50,7 @@ def test_migrate_once_when_daemons_start_together(db, tmp_path):
 
     with db.write_tx():
         db.pw.drop_tables([*ALL_MODELS, SchemaVersionRow])
-    assert db.pw.get_tables() == []
+    assert set(db.pw.get_tables()) <= {"sqlite_sequence"}  # SQLite's AUTOINCREMENT counters, emptied
     errors: list[BaseException] = []
 
     def start() -> None:
@@ -80,8 +80,81 @@ def test_migration_3_gives_a_version_2_database_the_schedule_epoch(tmp_path):
     assert migrations.migrate(db, migrations.MIGRATIONS[:2]) == [1, 2]
     db.pw.execute_sql("DROP TABLE schedule_epoch")  # version 2 had none
 
-    assert migrations.migrate(db) == [3, 4]
+    assert migrations.migrate(db) == list(range(3, migrations.latest_version() + 1))
     with db.write_tx():
         schedule.mark_changed(db)
     assert schedule.glance(db).epoch == 1
+    db.close()
+
+
+def _max_ids(db, tables) -> dict[str, int]:
+    return {t: db.pw.execute_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def _indexes_and_triggers(db) -> dict[str, str]:
+    cursor = db.pw.execute_sql("SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')")
+    return dict(cursor.fetchall())
+
+
+def test_migration_5_upgrades_a_version_4_sqlite_database_so_ids_are_never_reused(tmp_path, clock, plans, box):
+    """R3 disconnect / API ids: after the upgrade the rows, indexes and order-count
+    triggers are all still there, foreign keys are intact, and once the newest
+    store is disconnected the next store, pull and order still get new ids,
+    never one a caller may have kept."""
+    from makersync.daemon.domain import catalog, integrations
+    from tests.daemon.conftest import Books, snapshot
+
+    db = open_database(None, tmp_path)
+    migrations.migrate(db, migrations.MIGRATIONS[:4])
+    books = Books(db, clock, plans, box)
+    account = books.account()
+    kept, newest = books.store(account), books.store(account)
+    for store in (kept, newest, newest):
+        books.order(store)
+    before = _max_ids(db, ("stores", "pulls", "orders", "order_lines"))
+    rows, schema = snapshot(), _indexes_and_triggers(db)
+
+    assert migrations.migrate(db) == [5]
+    assert snapshot() == rows and _indexes_and_triggers(db) == schema
+    assert db.pw.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+    assert db.pw.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+    gone = integrations.disconnect(db, newest.id)
+    assert (gone.orders_removed, gone.pulls_removed) == (2, 1)  # cascades reach the rebuilt tables
+    other = books.account()
+    again = books.store(other)
+    books.order(again)
+    after = _max_ids(db, before)
+    assert int(again.id) == after["stores"] > before["stores"]
+    assert int(again.initial_pull_id) == after["pulls"] > before["pulls"]
+    assert after["orders"] > before["orders"] and after["order_lines"] > before["order_lines"]
+    assert [catalog.list_orders(db, a.id).total_size for a in (account, other)] == [1, 1]
+    db.close()
+
+
+def test_every_auto_id_table_is_autoincrement_on_a_new_sqlite_database(sqlite_db):
+    """API ids: a new database never reuses ids either, in every table whose ids
+    the database hands out, including tables later migrations add."""
+    import peewee as pw
+
+    from makersync.daemon.store.models import ALL_MODELS
+
+    ddl = dict(sqlite_db.pw.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+    auto = [m._meta.table_name for m in ALL_MODELS if isinstance(m._meta.primary_key, pw.AutoField)]
+    assert {"stores", "pulls", "orders"} <= set(auto)
+    assert [t for t in auto if "PRIMARY KEY AUTOINCREMENT" not in ddl[t]] == []
+
+
+def test_migration_5_refuses_to_rebuild_with_foreign_keys_on(tmp_path, clock, plans, box):
+    """Run with foreign keys on, dropping ``stores`` would cascade-delete every
+    order; the rebuild refuses instead and nothing is lost."""
+    from tests.daemon.conftest import Books
+
+    db = open_database(None, tmp_path)
+    migrations.migrate(db, migrations.MIGRATIONS[:4])
+    books = Books(db, clock, plans, box)
+    books.order(books.store(books.account()))
+    with pytest.raises(migrations.MigrationFailed, match="foreign keys on"), db.write_tx():
+        migrations.MIGRATIONS[4](db)
+    assert db.pw.execute_sql("SELECT COUNT(*) FROM orders").fetchone()[0] == 1
     db.close()
