@@ -65,6 +65,31 @@ def test_daemon_not_running_exits_6_and_says_how_to_start_it(capsys):
     assert "makersyncd" in err and err.startswith("error: UNAVAILABLE")
 
 
+@pytest.mark.parametrize("argv", [
+    ["--json", "accounts", "list"],
+    ["accounts", "list", "--json"],
+    ["accounts", "--json", "list"],
+])
+def test_json_is_taken_before_or_after_the_command(ms_tables, ms, argv):
+    account = new_account(ms)
+    r = ms_tables(*argv)
+    assert r.code == 0, r.err
+    assert [a["id"] for a in r.json()["accounts"]] == [account["id"]]
+
+
+def test_global_flags_after_the_command_are_used_and_do_not_undo_those_before(capsys):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = cli.main(["--json", "accounts", "list", "--address", f"127.0.0.1:{port}", "--timeout", "2"])
+    err = capsys.readouterr().err
+    assert code == 6 and f"127.0.0.1:{port}" in err  # --address after the command was used
+    args = cli.build_parser().parse_args(["--json", "--timeout", "3", "channels"])
+    assert (args.json, args.timeout, args.address) == (True, 3.0, None)  # not reset by the subcommand
+    args = cli.build_parser().parse_args(["channels", "--key", "k"])
+    assert (args.json, args.timeout, args.key) == (False, cli.DEFAULT_TIMEOUT_S, "k")
+
+
 def test_locations_and_configure(ms):
     account = new_account(ms, plan="business")
     location = ms("locations", "create", account["id"], "Studio").json()
