@@ -232,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MakersyncError as err:
         print(error_line(err, client.address), file=sys.stderr)
         return EXIT_CODES.get(err.code, EXIT_OTHER)
+    except OSError as exc:  # a file the command reads or writes (a full disk mid-export)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OTHER
     except KeyboardInterrupt:
         return 130
     finally:
