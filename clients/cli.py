@@ -46,10 +46,42 @@ EXIT_OTHER, EXIT_USAGE = 1, 2
 _DAEMON_DOWN_HINTS = ("failed to connect", "connection refused", "connect failed", "dns resolution")
 
 
+def _global_flags(*, after_command: bool) -> argparse.ArgumentParser:
+    """The flags every command takes, before or after its name.
+
+    After the command they default to SUPPRESS, so a flag given only before
+    it (or its default) is not overwritten when the subcommand is parsed."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("global options (before or after the command)")
+    group.add_argument("--address", default=default(None),
+                       help=f"daemon address (env MAKERSYNC_ADDRESS, default {DEFAULT_ADDRESS})")
+    group.add_argument("--key", default=default(None),
+                       help="API key, sent as 'authorization: Bearer <key>' (env MAKERSYNC_KEY)")
+    group.add_argument("--timeout", type=float, default=default(DEFAULT_TIMEOUT_S),
+                       help=f"seconds per call (default {DEFAULT_TIMEOUT_S:g})")
+    group.add_argument("--json", action="store_true", default=default(False),
+                       help="print JSON for scripts instead of tables")
+    return flags
+
+
+_COMMAND_FLAGS = _global_flags(after_command=True)
+
+
 def _add(sub: argparse._SubParsersAction, name: str, func: object, help_text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text,
+                                                     parents=[_COMMAND_FLAGS])
     parser.set_defaults(func=func)
     return parser
+
+
+def _group(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse._SubParsersAction:
+    """A command of several actions (``accounts create``, ``order get``)."""
+    parser = sub.add_parser(name, help=help_text, description=help_text, parents=[_COMMAND_FLAGS])
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
 
 def _range(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -59,15 +91,11 @@ def _range(p: argparse.ArgumentParser, required: bool = False) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
-    root = argparse.ArgumentParser(prog="makersync", description="Talk to the makersync daemon.")
-    root.add_argument("--address", help=f"daemon address (env MAKERSYNC_ADDRESS, default {DEFAULT_ADDRESS})")
-    root.add_argument("--key", help="API key, sent as 'authorization: Bearer <key>' (env MAKERSYNC_KEY)")
-    root.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per call")
-    root.add_argument("--json", action="store_true", help="print JSON for scripts instead of tables")
+    root = argparse.ArgumentParser(prog="makersync", description="Talk to the makersync daemon.",
+                                   parents=[_global_flags(after_command=False)])
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    accounts = sub.add_parser("accounts", help="create, read and change accounts").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+    accounts = _group(sub, "accounts", "create, read and change accounts")
     p = _add(accounts, "create", cmd.accounts_create, "create an account")
     p.add_argument("--name", required=True)
     p.add_argument("--plan", required=True, help="a plan of the daemon's plan table, e.g. trial")
@@ -84,8 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--daily-pull-hour", type=int)
     _add(accounts, "list", cmd.accounts_list, "list accounts")
 
-    locations = sub.add_parser("locations", help="an account's locations").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+    locations = _group(sub, "locations", "an account's locations")
     p = _add(locations, "create", cmd.locations_create, "create a location")
     p.add_argument("account")
     p.add_argument("name")
@@ -135,8 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store")
     _range(p)
     p.add_argument("--limit", type=int, default=100, help="at most this many (0 = all)")
-    order = sub.add_parser("order", help="one order: get, edit, copy, delete").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+    order = _group(sub, "order", "one order: get, edit, copy, delete")
     for name, func, text in (("get", cmd.order_get, "show an order"), ("copy", cmd.order_copy,
                              "copy an order into a local one"), ("delete", cmd.order_delete, "delete an order")):
         _add(order, name, func, text).add_argument("order")
@@ -152,8 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "products", cmd.products, "list an account's products")
     p.add_argument("account")
     p.add_argument("--limit", type=int, default=100, help="at most this many (0 = all)")
-    product = sub.add_parser("product", help="one product: create, get").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+    product = _group(sub, "product", "one product: create, get")
     p = _add(product, "create", cmd.product_create, "create a product of your own")
     p.add_argument("account")
     p.add_argument("--title", required=True)
@@ -168,10 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store")
     _range(p)
     p.add_argument("--limit", type=int, default=100, help="at most this many (0 = all)")
-    fee = sub.add_parser("fee", help="one fee: delete").add_subparsers(dest="action", required=True, metavar="ACTION")
+    fee = _group(sub, "fee", "one fee: delete")
     _add(fee, "delete", cmd.fee_delete, "delete a fee").add_argument("fee")
-    admin = sub.add_parser("admin", help="operator commands (an admin key)").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+    admin = _group(sub, "admin", "operator commands (an admin key)")
     p = _add(admin, "rotate-key", cmd.admin_rotate_key,
              "rotate the key that encrypts stored credentials and re-encrypt every store with it")
     p.add_argument("--keep-previous-keys", action="store_true",
@@ -208,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MakersyncError as err:
         print(error_line(err, client.address), file=sys.stderr)
         return EXIT_CODES.get(err.code, EXIT_OTHER)
+    except OSError as exc:  # a file the command reads or writes (a full disk mid-export)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OTHER
     except KeyboardInterrupt:
         return 130
     finally:

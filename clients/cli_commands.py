@@ -16,7 +16,7 @@ from makersync.clients import cli_output as view
 from makersync.clients.cli_live import follow_pull, show_status
 from makersync.clients.cli_output import Output, money, when
 from makersync.clients.client import MakersyncClient
-from makersync.clients.export import export_account
+from makersync.clients.export import OutputFolderError, export_account
 from makersync.v1 import resources_pb2 as res
 
 EXIT_OK, EXIT_PULL_FAILED = 0, 1
@@ -91,7 +91,9 @@ def parse_credentials(pairs: list[str]) -> dict[str, str]:
             try:
                 value = Path(value[1:]).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise UsageError(f"--cred {name}: cannot read {value[1:]}: {exc.strerror}") from None
+                raise UsageError(f"--cred {name}: cannot read {value[1:]}: {exc.strerror or exc}") from None
+            except UnicodeDecodeError:
+                raise UsageError(f"--cred {name}: {value[1:]} is not UTF-8 text") from None
         creds[name] = value
     return creds
 
@@ -302,8 +304,11 @@ def fee_delete(c: MakersyncClient, a: Args, out: Output) -> int:
 
 
 def export(c: MakersyncClient, a: Args, out: Output) -> int:
-    written = export_account(c, a.account, Path(a.out),
-                             on_file=lambda name, n: out.note(f"wrote {n} rows to {Path(a.out) / name}"))
+    try:
+        written = export_account(c, a.account, Path(a.out),
+                                 on_file=lambda name, n: out.note(f"wrote {n} rows to {Path(a.out) / name}"))
+    except OutputFolderError as exc:
+        raise UsageError(f"--out {a.out}: {exc}") from None
     if out.as_json:
         out.json({"out": str(Path(a.out).resolve()), "rows": written})
     return EXIT_OK

@@ -77,6 +77,11 @@ def product_record(p: res.Product) -> list[Any]:
             p.created_by_pull_id, _ts(p, "created_at"), " ".join(li.id for li in p.listings)]
 
 
+class OutputFolderError(Exception):
+    """The folder to export into cannot be used (not a folder, cannot be
+    created, files cannot be created in it); the message says why."""
+
+
 class _CsvFile:
     """One CSV file being written, counting its rows."""
 
@@ -96,16 +101,35 @@ class _CsvFile:
         return self.rows
 
 
+def _open_first_files(out_dir: Path) -> tuple[_CsvFile, _CsvFile]:
+    """Create ``out_dir`` (and its parents) and open the order files in it;
+    raises OutputFolderError."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError("is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputFolderError(f"cannot create the folder: {exc.strerror or exc}") from None
+    opened: list[_CsvFile] = []
+    try:
+        for name, columns in (("orders.csv", ORDER_COLUMNS), ("order_lines.csv", LINE_COLUMNS)):
+            opened.append(_CsvFile(out_dir / name, columns))
+    except OSError as exc:
+        for f in opened:
+            f.close()
+        raise OutputFolderError(f"cannot write {name} in it: {exc.strerror or exc}") from None
+    return opened[0], opened[1]
+
+
 def export_account(client: MakersyncClient, account_id: str, out_dir: Path,
                    on_file: Callable[[str, int], None] = lambda _n, _c: None) -> dict[str, int]:
     """Write the account's CSV files into ``out_dir``, streaming page by page;
     returns the rows written per file. Raises MakersyncError (NOT_FOUND before
-    any file is written)."""
+    any file is written), OutputFolderError before any row is written, and
+    OSError when a file cannot be written after that (a full disk)."""
     client.get_account(account_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
-    orders = _CsvFile(out_dir / "orders.csv", ORDER_COLUMNS)
-    lines = _CsvFile(out_dir / "order_lines.csv", LINE_COLUMNS)
+    orders, lines = _open_first_files(out_dir)
     try:
         for order in client.iter_orders(account_id):
             orders.write([order_record(order)])

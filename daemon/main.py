@@ -3,8 +3,9 @@
 Loads the config, sets up logging, builds the App (store, plugins, engine,
 scheduler), serves gRPC and prints ``makersyncd listening on HOST:PORT`` once
 it accepts calls. SIGTERM or SIGINT: health turns NOT_SERVING at once, the
-App stops its pulls at a page boundary, the server finishes the calls in
-flight, and the process exits 0 within the grace period. SIGUSR1 writes
+App stops its pulls at a page boundary, open streams (WatchPull, health
+Watch) end with UNAVAILABLE, the server finishes the calls in flight, and the
+process exits 0 within the grace period. SIGUSR1 writes
 every thread's stack to stderr (for a daemon that seems stuck) and goes on.
 
 Exit codes: 0 clean stop (or ``--check-config`` OK), 1 could not start,
@@ -29,6 +30,8 @@ from makersync.daemon.logging import configure_logging, get_logger
 log = get_logger("makersync.daemon")
 
 EXIT_OK, EXIT_START_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+EXIT_MARGIN_S = 0.5
+"""Of the grace period, kept for the process to exit once the server has stopped."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,8 +75,9 @@ def _watch_config(app: Any, config: Config, loader: Any) -> ConfigWatcher:
 
 
 def _shutdown(server: Any, app: Any, watcher: ConfigWatcher, grace_s: float) -> None:
-    """Stop everything within ``grace_s`` seconds: health first, then pulls, then calls."""
-    deadline = time.monotonic() + grace_s
+    """Stop everything within ``grace_s`` seconds: health first, then pulls,
+    then the open streams, then the calls in flight."""
+    deadline = time.monotonic() + grace_s - min(EXIT_MARGIN_S, grace_s * 0.1)
     server.enter_graceful_shutdown()
     log.info("shutting_down", grace_s=grace_s)
     watcher.stop()
@@ -82,8 +86,10 @@ def _shutdown(server: Any, app: Any, watcher: ConfigWatcher, grace_s: float) -> 
         app.shutdown(max(grace_s * 0.8, 0.0))
     except Exception:  # a boundary: the server still stops
         log.exception("app_shutdown_failed")
+    # After the pulls stopped, so a WatchPull caller sees where its pull was left.
+    server.end_streams()
     remaining = max(deadline - time.monotonic(), 0.0)
-    server.stop(remaining).wait(remaining + 1.0)
+    server.stop(remaining).wait(remaining)
     log.info("stopped")
 
 

@@ -3,7 +3,8 @@
 Domain errors (:mod:`makersync.daemon.domain.errors`) carry their own message
 ("<field>: <rule> (Rn)") and go to the caller as is. Channel errors that
 reach an RPC (Connect checks credentials with the channel) map to
-INVALID_ARGUMENT (credentials refused) or UNAVAILABLE (channel unreachable).
+INVALID_ARGUMENT (credentials refused) or UNAVAILABLE (channel unreachable);
+a stream the daemon ends because it is stopping is UNAVAILABLE too.
 Anything else is a bug: INTERNAL with a generic message, logged with its
 traceback, never shown to the caller. Every message sent is scrubbed of
 registered secrets.
@@ -26,6 +27,18 @@ class ChannelUnavailable(Exception):
     """The channel could not be reached (e.g. to check credentials on Connect); retry later."""
 
 
+class ShuttingDown(Exception):
+    """The daemon is stopping: a long-lived stream (WatchPull, health Watch)
+    ends with this rather than hold the shutdown; the caller retries once it
+    is back (or on another daemon)."""
+
+    def __init__(self) -> None:
+        super().__init__(SHUTTING_DOWN_MESSAGE)
+
+
+SHUTTING_DOWN_MESSAGE = "the daemon is shutting down; call again once it is back"
+
+
 STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (domain.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (domain.NotFound, grpc.StatusCode.NOT_FOUND),
@@ -36,6 +49,7 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (domain.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (ChannelUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (ShuttingDown, grpc.StatusCode.UNAVAILABLE),
     (channel.AuthError, grpc.StatusCode.INVALID_ARGUMENT),
     (channel.PermanentChannelError, grpc.StatusCode.INVALID_ARGUMENT),
     (channel.TransientChannelError, grpc.StatusCode.UNAVAILABLE),

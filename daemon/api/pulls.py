@@ -10,6 +10,7 @@ import grpc
 
 from makersync.daemon.api import access, convert, validate
 from makersync.daemon.api.app import App
+from makersync.daemon.api.errors import ShuttingDown
 from makersync.daemon.domain import integrations, pulls
 from makersync.daemon.domain.errors import FailedPrecondition
 from makersync.v1 import pulls_pb2 as pb
@@ -20,11 +21,14 @@ WATCH_POLL_S = 0.2
 
 
 class PullServicer(pulls_pb2_grpc.PullServiceServicer):
-    """Starts manual pulls and streams their progress."""
+    """Starts manual pulls and streams their progress. Once ``stopping`` is
+    set (the daemon shuts down), open WatchPull streams send the pull as the
+    shutdown left it and end with UNAVAILABLE."""
 
-    def __init__(self, app: App, poll_s: float = WATCH_POLL_S) -> None:
+    def __init__(self, app: App, poll_s: float = WATCH_POLL_S, stopping: threading.Event | None = None) -> None:
         self.app = app
         self.poll_s = poll_s
+        self.stopping = stopping if stopping is not None else threading.Event()
 
     def Pull(self, request: pb.PullRequest, context: grpc.ServicerContext) -> resources_pb2.PullJob:
         store_id = validate.require_id(request.store_id, "store_id")
@@ -58,16 +62,21 @@ class PullServicer(pulls_pb2_grpc.PullServiceServicer):
         wait_change = getattr(self.app, "wait_pull_change", None)
         read_at = time.monotonic()
         while view.state not in FINAL_STATES and context.is_active():
-            if wait_change is not None:
-                wait_change(pull_id, self.poll_s)
-            # At most one read (and snapshot) per poll interval, however busy the pull.
-            if ended.wait(max(self.poll_s - (time.monotonic() - read_at), 0.0)):
-                return
+            stopping = self.stopping.is_set()
+            if not stopping:
+                if wait_change is not None:
+                    wait_change(pull_id, self.poll_s)
+                # At most one read (and snapshot) per poll interval, however busy the pull.
+                if ended.wait(max(self.poll_s - (time.monotonic() - read_at), 0.0)):
+                    return
             latest = pulls.get_pull(self.app.db, pull_id)
             read_at = time.monotonic()
             if latest != view:
                 view = latest
                 yield convert.pull_to_proto(view)
+            if stopping and view.state not in FINAL_STATES:
+                # Not an OK end: that would say the pull ended. The caller watches again later.
+                raise ShuttingDown()
 
     def ListPulls(self, request: pb.ListPullsRequest, context: grpc.ServicerContext) -> pb.ListPullsResponse:
         store_id = validate.require_id(request.store_id, "store_id")

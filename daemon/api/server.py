@@ -3,22 +3,26 @@
 ``create_server(config, app)`` binds ``config.listen`` (port 0 picks a free
 port, for tests) and returns the server and its port; ``start()`` turns
 health SERVING, and ``enter_graceful_shutdown()`` turns it NOT_SERVING at
-once, before the App and the server stop.
+once, before the App and the server stop. ``end_streams()`` then ends the
+long-lived streams (WatchPull, health Watch) with UNAVAILABLE, so
+``stop(grace)`` waits only for the calls in flight, not for the grace.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent import futures
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from makersync.daemon.api.accounts import AccountServicer
 from makersync.daemon.api.admin import AdminServicer
 from makersync.daemon.api.app import App
 from makersync.daemon.api.catalog import CatalogServicer
+from makersync.daemon.api.health import DaemonHealth
 from makersync.daemon.api.integrations import IntegrationServicer
 from makersync.daemon.api.interceptors import (
     AuthInterceptor,
@@ -70,11 +74,12 @@ class ServerRefused(RuntimeError):
 class MakersyncServer(grpc.Server):
     """A ``grpc.Server`` that also owns the health status and the auth keys."""
 
-    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer,
-                 auth: AuthInterceptor) -> None:
+    def __init__(self, server: grpc.Server, health_servicer: DaemonHealth,
+                 auth: AuthInterceptor, stopping: threading.Event | None = None) -> None:
         self._server = server
         self.health = health_servicer
         self.auth = auth
+        self.stopping = stopping if stopping is not None else threading.Event()
 
     def start(self) -> None:
         """Start serving and report SERVING for the server and each service."""
@@ -86,9 +91,17 @@ class MakersyncServer(grpc.Server):
         """Report NOT_SERVING from now on (calls in flight continue)."""
         self.health.enter_graceful_shutdown()
 
-    def stop(self, grace: float | None) -> Any:
-        """Turn health NOT_SERVING, then stop; calls in flight get ``grace`` seconds."""
+    def end_streams(self) -> None:
+        """End the open WatchPull and health Watch streams (UNAVAILABLE, the
+        daemon is shutting down) and refuse new ones. WatchPull sends the
+        pull's latest snapshot first, so call it once the App has stopped its pulls."""
         self.enter_graceful_shutdown()
+        self.stopping.set()
+        self.health.end_watches()
+
+    def stop(self, grace: float | None) -> Any:
+        """End the streams, then stop; calls in flight get ``grace`` seconds."""
+        self.end_streams()
         return self._server.stop(grace)
 
     def update_config(self, config: Config) -> None:
@@ -144,14 +157,12 @@ def create_server(config: Config, services: App) -> tuple[MakersyncServer, int]:
     )
     accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(services), server)
     integrations_pb2_grpc.add_IntegrationServiceServicer_to_server(IntegrationServicer(services), server)
-    pulls_pb2_grpc.add_PullServiceServicer_to_server(PullServicer(services), server)
+    stopping = threading.Event()
+    pulls_pb2_grpc.add_PullServiceServicer_to_server(PullServicer(services, stopping=stopping), server)
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(services), server)
     status_pb2_grpc.add_StatusServiceServicer_to_server(StatusServicer(services), server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(services), server)
-    health_servicer = health.HealthServicer(
-        experimental_non_blocking=True,
-        experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
-    )
+    health_servicer = DaemonHealth()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -166,4 +177,4 @@ def create_server(config: Config, services: App) -> tuple[MakersyncServer, int]:
         raise ServerRefused(f"cannot listen on {config.listen}: {exc}") from None
     if not port:
         raise ServerRefused(f"cannot listen on {config.listen}: the address is in use or invalid")
-    return MakersyncServer(server, health_servicer, auth), port
+    return MakersyncServer(server, health_servicer, auth, stopping), port

@@ -65,6 +65,31 @@ def test_daemon_not_running_exits_6_and_says_how_to_start_it(capsys):
     assert "makersyncd" in err and err.startswith("error: UNAVAILABLE")
 
 
+@pytest.mark.parametrize("argv", [
+    ["--json", "accounts", "list"],
+    ["accounts", "list", "--json"],
+    ["accounts", "--json", "list"],
+])
+def test_json_is_taken_before_or_after_the_command(ms_tables, ms, argv):
+    account = new_account(ms)
+    r = ms_tables(*argv)
+    assert r.code == 0, r.err
+    assert [a["id"] for a in r.json()["accounts"]] == [account["id"]]
+
+
+def test_global_flags_after_the_command_are_used_and_do_not_undo_those_before(capsys):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = cli.main(["--json", "accounts", "list", "--address", f"127.0.0.1:{port}", "--timeout", "2"])
+    err = capsys.readouterr().err
+    assert code == 6 and f"127.0.0.1:{port}" in err  # --address after the command was used
+    args = cli.build_parser().parse_args(["--json", "--timeout", "3", "channels"])
+    assert (args.json, args.timeout, args.address) == (True, 3.0, None)  # not reset by the subcommand
+    args = cli.build_parser().parse_args(["channels", "--key", "k"])
+    assert (args.json, args.timeout, args.key) == (False, cli.DEFAULT_TIMEOUT_S, "k")
+
+
 def test_locations_and_configure(ms):
     account = new_account(ms, plan="business")
     location = ms("locations", "create", account["id"], "Studio").json()
@@ -138,6 +163,47 @@ def test_connect_pull_and_read_the_books(ms, daemon, tmp_path: Path):
     removed = ms("disconnect", store["id"]).json()
     assert removed["orders_removed"] == len(orders)
     assert ms("store", store["id"]).code == 3
+
+
+def one_error_line(r) -> str:
+    assert "Traceback" not in r.err and r.err.startswith("error: ") and r.err.count("\n") == 1, r.err
+    return r.err.strip()
+
+
+def test_export_into_a_file_or_an_impossible_folder_exits_2_with_one_line(ms, tmp_path: Path):
+    account = new_account(ms)
+    a_file = tmp_path / "taken"
+    a_file.write_text("keep me")
+    r = ms("export", account["id"], "--out", str(a_file))
+    assert r.code == 2 and one_error_line(r) == f"error: --out {a_file}: is a file, not a folder"
+    assert a_file.read_text() == "keep me"
+    r = ms("export", account["id"], "--out", str(a_file / "sub"))  # a folder under a file
+    assert r.code == 2 and "cannot create the folder: Not a directory" in one_error_line(r)
+    if Path("/proc/self").exists():
+        r = ms("export", account["id"], "--out", "/proc/nope")
+        assert r.code == 2 and one_error_line(r).startswith("error: --out /proc/nope: cannot create the folder")
+    # The account is checked first: an unknown one is NOT_FOUND, whatever --out says.
+    assert ms("export", "424242", "--out", str(a_file)).code == 3
+
+
+def test_export_that_cannot_write_a_later_file_exits_1_with_one_line(ms, tmp_path: Path):
+    account = new_account(ms)
+    out_dir = tmp_path / "export"
+    (out_dir / "fees.csv").mkdir(parents=True)  # orders go in, then fees.csv cannot be opened
+    r = ms("export", account["id"], "--out", str(out_dir))
+    assert r.code == 1 and one_error_line(r) == f"error: {out_dir / 'fees.csv'}: Is a directory"
+
+
+def test_cred_from_a_missing_or_binary_file_exits_2_with_one_line(ms, tmp_path: Path):
+    account = new_account(ms)
+    missing = tmp_path / "no-such-token"
+    r = ms("connect", account["id"], "etsy", "--cred", f"access_token=@{missing}")
+    assert r.code == 2
+    assert one_error_line(r) == f"error: --cred access_token: cannot read {missing}: No such file or directory"
+    binary = tmp_path / "token.bin"
+    binary.write_bytes(b"\xff\xfe\x00token")
+    r = ms("connect", account["id"], "etsy", "--cred", f"access_token=@{binary}")
+    assert r.code == 2 and one_error_line(r) == f"error: --cred access_token: {binary} is not UTF-8 text"
 
 
 def test_pull_range_longer_than_30_days_exits_2(ms, daemon):

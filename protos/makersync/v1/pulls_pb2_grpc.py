@@ -117,10 +117,14 @@ class PullServiceServicer:
         with the snapshot in a final state (succeeded, failed or cancelled).
         Watching a pull that has ended sends that one snapshot and ends. The
         caller may cancel the stream at any time; that does not cancel the
-        pull.
+        pull. When the daemon shuts down first, the stream sends the pull as the
+        shutdown left it (a running pull goes back to PULL_STATE_QUEUED with its
+        checkpoint, to resume after a restart or on another daemon) and ends with
+        UNAVAILABLE; watch again to follow it.
 
         Errors:
         NOT_FOUND: no pull with `pull_id`.
+        UNAVAILABLE: the daemon is shutting down (after the last snapshot).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

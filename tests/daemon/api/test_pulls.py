@@ -80,3 +80,16 @@ def test_manual_pull_before_the_floor_is_a_failed_precondition(api):
         pulls_pb2.PullRequest(store_id=store_id, start_date="2020-01-01", end_date="2020-01-10"), timeout=5))
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert details.startswith("start_date:") and "floor" in details
+
+
+def test_watch_pull_ends_unavailable_with_the_latest_snapshot_when_the_daemon_stops(api):
+    _, pull_id = make_store(api)
+    stream = api.pulls.WatchPull(pulls_pb2.WatchPullRequest(pull_id=pull_id), timeout=20)
+    assert next(stream).state == pb.PULL_STATE_QUEUED
+    api.server.end_streams()
+    with pytest.raises(grpc.RpcError) as info:
+        next(stream)  # the pull has not changed: no further snapshot, the stream ends
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in (info.value.details() or "")
+    job = api.pulls.GetPull(pulls_pb2.GetPullRequest(pull_id=pull_id), timeout=5)
+    assert job.state == pb.PULL_STATE_QUEUED  # the pull is left alone

@@ -33,6 +33,23 @@ def test_health_turns_not_serving_at_once_on_graceful_shutdown(api):
     assert api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5) is not None
 
 
+def test_health_watch_gets_not_serving_then_ends_unavailable_when_streams_end(api):
+    stub = health_pb2_grpc.HealthStub(api.channel)
+    stream = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
+    assert next(stream).status == SERVING
+    api.server.enter_graceful_shutdown()
+    assert next(stream).status == NOT_SERVING
+    api.server.end_streams()
+    with pytest.raises(grpc.RpcError) as info:
+        next(stream)
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in (info.value.details() or "")
+    # A new watch is refused at once rather than held open.
+    with pytest.raises(grpc.RpcError) as info:
+        next(stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=5))
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 def test_reflection_lists_the_five_services_and_health(api):
     stub = reflection_pb2_grpc.ServerReflectionStub(api.channel)
     request = reflection_pb2.ServerReflectionRequest(list_services="")
