@@ -146,6 +146,8 @@ class ErrorInterceptor(_WrappingInterceptor):
                 raise  # already aborted by grpc itself (e.g. reflection, health)
             code = status_for(exc)
             if code is None:
+                if not context.is_active():
+                    raise  # the caller cancelled (a stream it closed): nobody to answer, not a bug
                 log.exception("rpc_failed", error_type=type(exc).__name__)
                 request_id = structlog.contextvars.get_contextvars().get("request_id", "")
                 context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE.format(request_id=request_id))

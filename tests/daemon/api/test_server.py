@@ -120,6 +120,9 @@ class _CallContext:
     def code(self) -> None:
         return None
 
+    def is_active(self) -> bool:
+        return True
+
     def abort(self, code: grpc.StatusCode, details: str) -> None:
         self.aborted = (code, details)
         raise _Aborted(details)
