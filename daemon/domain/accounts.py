@@ -108,7 +108,8 @@ def update_account(
 
     Raises NotFound; InvalidArgument; FailedPrecondition when the start date
     changes while a store is connected (R3: disconnect first) or the new plan
-    allows fewer stores than are connected (R1)."""
+    allows fewer stores than are connected (R1) or no default location while
+    an integration names one (R8: clear it first)."""
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = _name(name)
@@ -141,6 +142,8 @@ def update_account(
                     f"{current.stores_connected} are connected; disconnect some first",
                     "R1",
                 )
+            if not new_plan.default_location_allowed:
+                _refuse_plan_with_default_locations(db, ident, new_plan.name)
             changes["plan"] = new_plan.name
             old_plan = plans.get(current.plan)
             if new_plan.cadence != "none" and (old_plan is None or old_plan.cadence == "none"):
@@ -153,6 +156,22 @@ def update_account(
         view = q.fetch_account(db, plans, clock.now(), ident)
     assert view is not None
     return view
+
+
+def _refuse_plan_with_default_locations(db: Database, account_id: int, plan_name: str) -> None:
+    """R8: a plan without default locations cannot be taken while an
+    integration names one. Refused rather than cleared, like the store limit
+    (R1): the setting decides where orders are placed, so the maker clears it."""
+    named = qi.default_locations(db, account_id)
+    if named:
+        which = ", ".join(f"{channel} (location {loc})" for channel, loc in named)
+        raise FailedPrecondition(
+            "plan",
+            f"plan {plan_name} does not allow a default location but integration(s) {which} "
+            "name one; clear their default location first (Configure with "
+            "default_location_id empty), then change the plan",
+            "R8",
+        )
 
 
 def create_location(db: Database, clock: Clock, account_id: str, name: str) -> LocationView:

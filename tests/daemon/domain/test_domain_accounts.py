@@ -133,3 +133,38 @@ def test_list_accounts_pages_with_token(db, clock, plans):
     with pytest.raises(InvalidArgument) as err:
         accounts.list_accounts(db, clock, plans, -1)
     assert err.value.field == "page_size"
+
+
+def test_plan_change_refused_when_integration_names_default_location(db, books, clock, plans, rows):
+    """R8: moving to a plan without default locations while an integration names
+    one is refused, naming the plan, the integration and the rule; nothing changes."""
+    account = books.account(plan="business")
+    loc = accounts.create_location(db, clock, account.id, "Studio")
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
+    before = rows()
+    with pytest.raises(FailedPrecondition) as err:
+        accounts.update_account(db, clock, plans, account.id, plan="studio")
+    message = str(err.value)
+    assert err.value.field == "plan" and message.endswith("(R8)")
+    assert f"etsy (location {loc.id})" in message and "clear" in message
+    assert rows() == before
+    assert accounts.get_account(db, clock, plans, account.id).plan == "business"
+    assert integrations.list_integrations(db, account.id).items[0].default_location_id == loc.id
+
+
+def test_plan_change_allowed_when_default_location_cleared(db, books, clock, plans):
+    """R8: once the default location is cleared the downgrade goes through."""
+    account = books.account(plan="business")
+    loc = accounts.create_location(db, clock, account.id, "Studio")
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id="")
+    assert accounts.update_account(db, clock, plans, account.id, plan="studio").plan == "studio"
+
+
+def test_plan_change_allowed_with_default_location_when_new_plan_allows(db, books, clock, plans):
+    """R8: business to growth keeps the default location (growth allows one)."""
+    account = books.account(plan="business")
+    loc = accounts.create_location(db, clock, account.id, "Studio")
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
+    assert accounts.update_account(db, clock, plans, account.id, plan="growth").plan == "growth"
+    assert integrations.list_integrations(db, account.id).items[0].default_location_id == loc.id
