@@ -95,6 +95,20 @@ def parse_date(value: str, field: str) -> date:
         raise InvalidArgument(field, f"must be a date YYYY-MM-DD, got {value!r}") from None
 
 
+def validate_start_date(start: date, today: date, field: str = "start_date") -> date:
+    """An account's start date (R3): not after ``today`` (the date in the
+    account's time zone), since no pull can read a day that has not come;
+    InvalidArgument otherwise."""
+    if start > today:
+        raise InvalidArgument(
+            field,
+            f"must not be after today {today.isoformat()} in the account's time zone, "
+            f"got {start.isoformat()}",
+            "R3",
+        )
+    return start
+
+
 def validate_daily_pull_hour(hour: int, field: str = "daily_pull_hour") -> int:
     """An hour 0-23 (R1); InvalidArgument otherwise."""
     if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:

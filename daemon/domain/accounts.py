@@ -60,14 +60,16 @@ def create_account(
     """Create an account. ``start_date`` is 'YYYY-MM-DD'; ``time_zone`` an IANA
     name; ``daily_pull_hour`` 0-23 (default 5, R1).
 
-    Raises InvalidArgument (name empty, unknown plan, bad date/zone/hour)."""
+    Raises InvalidArgument (name empty, unknown plan, bad date/zone/hour, a
+    start date after today in ``time_zone``, R3)."""
     name = _name(name)
     rules.validate_plan(plan, plans)
     start = rules.parse_date(start_date, "start_date")
-    rules.validate_time_zone(time_zone)
+    zone = rules.validate_time_zone(time_zone)
     hour = rules.DEFAULT_DAILY_PULL_HOUR if daily_pull_hour is None else daily_pull_hour
     rules.validate_daily_pull_hour(hour)
     now = clock.now()
+    rules.validate_start_date(start, rules.today_in(zone, now))
     with db.write_tx():
         ident = q.insert_account(db, now, name, plan, start, time_zone, hour)
         view = q.fetch_account(db, plans, now, ident)
@@ -106,7 +108,8 @@ def update_account(
 ) -> AccountView:
     """Change the given fields (None = leave).
 
-    Raises NotFound; InvalidArgument; FailedPrecondition when the start date
+    Raises NotFound; InvalidArgument (a start date after today in the
+    account's, or the new, time zone: R3); FailedPrecondition when the start date
     changes while a store is connected (R3: disconnect first) or the new plan
     allows fewer stores than are connected (R1) or no default location while
     an integration names one (R8: clear it first)."""
@@ -124,6 +127,9 @@ def update_account(
         ident = parse_id(account_id, "account_id", "account")
         qi.lock_account(db, ident)
         current = require_account(db, clock, plans, account_id)
+        if new_start is not None:
+            zone = time_zone if time_zone is not None else current.time_zone
+            rules.validate_start_date(new_start, rules.today_in(zone, clock.now()))
         if new_start is not None and new_start != current.start_date:
             if current.stores_connected:
                 raise FailedPrecondition(

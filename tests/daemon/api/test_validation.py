@@ -3,6 +3,8 @@ field (or NOT_FOUND for an id that names nothing), and nothing is written."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import grpc
 import pytest
 from api_fixtures import code_of
@@ -18,6 +20,20 @@ def test_create_account_with_a_bad_date_names_start_date(api):
     assert (code, details.split(":")[0]) == (INVALID, "start_date")
     assert "YYYY-MM-DD" in details
     assert not api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5).accounts
+
+
+def test_start_date_after_today_is_invalid_argument_naming_start_date(api):
+    """R3: CreateAccount and UpdateAccount refuse a start date after today; nothing is written."""
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    code, details = code_of(lambda: api.create_account(start_date=future))
+    assert code == INVALID and details.startswith("start_date:") and details.endswith("(R3)")
+    assert not api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5).accounts
+    account = api.create_account()
+    code, details = code_of(lambda: api.accounts.UpdateAccount(
+        accounts_pb2.UpdateAccountRequest(account_id=account.id, start_date=future), timeout=5))
+    assert code == INVALID and details.startswith("start_date:") and details.endswith("(R3)")
+    got = api.accounts.GetAccount(accounts_pb2.GetAccountRequest(account_id=account.id), timeout=5)
+    assert got.start_date == account.start_date
 
 
 @pytest.mark.parametrize(

@@ -168,3 +168,38 @@ def test_plan_change_allowed_with_default_location_when_new_plan_allows(db, book
     integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
     assert accounts.update_account(db, clock, plans, account.id, plan="growth").plan == "growth"
     assert integrations.list_integrations(db, account.id).items[0].default_location_id == loc.id
+
+
+def test_create_account_refused_when_start_date_after_today(db, clock, plans, rows):
+    """R3: a start date after today (in the account's time zone) is refused,
+    naming start_date and the rule; nothing is written."""
+    before = rows()
+    with pytest.raises(InvalidArgument) as err:
+        accounts.create_account(db, clock, plans, "Ada", "studio", "2027-06-01", "UTC")
+    assert err.value.field == "start_date" and str(err.value).endswith("(R3)")
+    assert "2026-06-01" in str(err.value)
+    assert rows() == before
+
+
+def test_start_date_today_judged_in_account_time_zone(db, clock, plans):
+    """R3: at 12:00 UTC on 2026-06-01 it is already 2026-06-02 in Kiritimati (UTC+14)."""
+    view = accounts.create_account(db, clock, plans, "Ada", "studio", "2026-06-02", "Pacific/Kiritimati")
+    assert view.start_date == date(2026, 6, 2)
+    with pytest.raises(InvalidArgument):
+        accounts.create_account(db, clock, plans, "Bo", "studio", "2026-06-02", "UTC")
+
+
+def test_update_account_refused_when_start_date_after_today(db, books, clock, plans, rows):
+    """R3: UpdateAccount refuses a future start date, in the new time zone when one is given."""
+    account = books.account()
+    before = rows()
+    with pytest.raises(InvalidArgument) as err:
+        accounts.update_account(db, clock, plans, account.id, start_date="2026-06-02")
+    assert err.value.field == "start_date" and str(err.value).endswith("(R3)")
+    with pytest.raises(InvalidArgument):
+        accounts.update_account(db, clock, plans, account.id, start_date="2026-06-03",
+                                time_zone="Pacific/Kiritimati")
+    assert rows() == before
+    view = accounts.update_account(db, clock, plans, account.id, start_date="2026-06-02",
+                                   time_zone="Pacific/Kiritimati")
+    assert view.start_date == date(2026, 6, 2)
