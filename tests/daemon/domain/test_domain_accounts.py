@@ -35,6 +35,8 @@ def test_create_account_floor_from_lookback_when_start_old(db, clock, plans):
         ({"plan": "gold"}, "plan"),
         ({"start_date": "2026-02-30"}, "start_date"),
         ({"time_zone": "Berlin"}, "time_zone"),
+        ({"time_zone": "localtime"}, "time_zone"),
+        ({"time_zone": "Factory"}, "time_zone"),
         ({"daily_pull_hour": 24}, "daily_pull_hour"),
     ],
 )
@@ -203,3 +205,14 @@ def test_update_account_refused_when_start_date_after_today(db, books, clock, pl
     view = accounts.update_account(db, clock, plans, account.id, start_date="2026-06-02",
                                    time_zone="Pacific/Kiritimati")
     assert view.start_date == date(2026, 6, 2)
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory"])
+def test_update_account_refused_when_time_zone_not_iana(db, books, clock, plans, rows, zone):
+    """R15: UpdateAccount validates the zone the same way; nothing is written."""
+    account = books.account()
+    before = rows()
+    with pytest.raises(InvalidArgument) as err:
+        accounts.update_account(db, clock, plans, account.id, time_zone=zone)
+    assert err.value.field == "time_zone"
+    assert rows() == before
