@@ -166,11 +166,10 @@ class DaemonApp:
         channels = set(self.registry.channels)
         dom_integrations.validate_channel(channel, channels)
         cls = self.registry.get(channel)
-        missing = cls.validate_credentials(credentials)
-        if missing:
-            raise InvalidArgument(f"credentials.{missing[0]}",
-                                  f"is required by channel {channel} (needs: "
-                                  f"{', '.join(f.name for f in cls.credential_fields if f.required)})")
+        problems = cls.credential_problems(credentials)
+        if problems:  # the first in the channel's field order, named with the rule it breaks
+            name, rule = next(iter(problems.items()))
+            raise InvalidArgument(f"credentials.{name}", rule)
         known = {f.name for f in cls.credential_fields} | {"access_token_expires_at"}
         unknown = sorted(set(credentials) - known)
         if unknown:

@@ -107,9 +107,23 @@ class Channel(abc.ABC):
         self.http.close()
 
     @classmethod
+    def credential_problems(cls, credentials: Mapping[str, str]) -> dict[str, str]:
+        """What is wrong with ``credentials`` before any request is made: the
+        credential field's name -> the rule it breaks ("must be a
+        *.myshopify.com domain"), in the order the fields are declared; empty
+        when every field is well formed. The base class checks that required
+        fields are present; a channel adds its format rules by overriding and
+        calling ``super()``. A rule never repeats the value (it may be a
+        secret). Raises nothing."""
+        needs = ", ".join(f.name for f in cls.credential_fields if f.required)
+        return {f.name: f"is required by channel {cls.name} (needs: {needs})"
+                for f in cls.credential_fields if f.required and not credentials.get(f.name)}
+
+    @classmethod
     def validate_credentials(cls, credentials: Mapping[str, str]) -> list[str]:
-        """Names of required credential fields that are missing or empty."""
-        return [f.name for f in cls.credential_fields if f.required and not credentials.get(f.name)]
+        """Names of credential fields that are missing, empty or malformed
+        (the keys of :meth:`credential_problems`)."""
+        return list(cls.credential_problems(credentials))
 
     # -- the contract ------------------------------------------------------
 

@@ -103,12 +103,13 @@ class ShopifyChannel(Channel):
         self.scopes: frozenset[str] | None = None
 
     @classmethod
-    def validate_credentials(cls, credentials: Mapping[str, str]) -> list[str]:
-        missing = super().validate_credentials(credentials)
+    def credential_problems(cls, credentials: Mapping[str, str]) -> dict[str, str]:
+        problems = super().credential_problems(credentials)
         domain = credentials.get("shop_domain") or ""
         if domain and not SHOP_DOMAIN.match(domain):
-            missing.append("shop_domain")
-        return missing
+            problems["shop_domain"] = ("must be a *.myshopify.com domain such as name.myshopify.com "
+                                       "(lower case, no scheme or path)")
+        return {f.name: problems[f.name] for f in cls.credential_fields if f.name in problems}
 
     def create_pacer(self) -> ShopifyPacer:
         return ShopifyPacer(self.limiters, self.ctx.credentials.get("shop_domain", ""))
@@ -155,10 +156,9 @@ class ShopifyChannel(Channel):
     # -- the contract ------------------------------------------------------------
 
     def connect(self) -> ShopInfo:
-        bad = self.validate_credentials(self.credentials)
+        bad = self.credential_problems(self.credentials)
         if bad:
-            raise PermanentChannelError(f"credentials: missing or invalid {', '.join(bad)} "
-                                        "(shop_domain must be name.myshopify.com)")
+            raise PermanentChannelError("; ".join(f"{name}: {rule}" for name, rule in bad.items()))
         data = self.gql(queries.SHOP_QUERY, operation="graphql_shop")
         self.learn_scopes(data)
         scopes = self.scopes or frozenset()
