@@ -15,6 +15,7 @@ import httpx
 import structlog
 
 from makersync.daemon import logging as mlog
+from makersync.daemon import rules
 from makersync.daemon.api.app import (
     ChannelInfoView,
     CredentialFieldView,
@@ -23,6 +24,7 @@ from makersync.daemon.api.app import (
 )
 from makersync.daemon.api.errors import ChannelUnavailable
 from makersync.daemon.config import Config, ConfigWatcher
+from makersync.daemon.domain import accounts as dom_accounts
 from makersync.daemon.domain import integrations as dom_integrations
 from makersync.daemon.domain import pulls as dom_pulls
 from makersync.daemon.domain.errors import InvalidArgument, NotFound
@@ -182,6 +184,8 @@ class DaemonApp:
         # a person waits on Connect: fail fast when the channel cannot be reached
         ctx.max_retries, ctx.timeout_s = CONNECT_MAX_RETRIES, CONNECT_TIMEOUT_S
         dom_integrations.check_store_quota(self.db, account_id, self.plans)
+        account = dom_accounts.get_account(self.db, self.clock, self.plans, account_id)
+        ctx.floor = rules.day_start_utc(account.floor_date, account.time_zone)  # reach warnings only past it (R2)
         instance = cls(ctx)
         try:
             info = instance.connect()

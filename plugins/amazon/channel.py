@@ -154,7 +154,8 @@ class AmazonChannel(Channel):
         reach = None
         if any(m not in LONG_HISTORY_MARKETPLACES for m in active):
             reach = self.clock.now() - timedelta(days=self.max_lookback_days)
-            warnings.append("Amazon returns no orders older than two years (R2)")
+            if self.is_floor_out_of_reach(reach):
+                warnings.append("Amazon returns no orders older than two years (R2)")
         return ShopInfo(
             external_shop_id=self.seller_id,
             name=str(first.get("storeName") or first["marketplace"].get("name") or self.seller_id),

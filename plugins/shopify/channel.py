@@ -165,7 +165,7 @@ class ShopifyChannel(Channel):
         if not scopes & {"read_orders", "write_orders"}:
             raise PermanentChannelError("access scopes: the app lacks read_orders; grant it and reconnect")
         warnings = []
-        if "read_all_orders" not in scopes:
+        if "read_all_orders" not in scopes and self.is_floor_out_of_reach(self.reachable_since()):
             warnings.append(f"the app lacks read_all_orders: Shopify shows only the last "
                             f"{LIMITED_HISTORY_DAYS} days of orders (R2)")
         if not scopes & {"read_products", "write_products"}:

@@ -451,3 +451,16 @@ def test_s1_a_pull_taken_over_and_ended_before_it_starts_says_lease_lost(harness
     monkeypatch.setattr(pullstate, "load_plan", taken_over_and_ended_meanwhile)
     assert harness.app.engine.run(claim, threading.Event()) == "lease_lost"
     assert harness.orders(account) == []
+
+
+
+def test_r2_amazon_store_not_warned_when_floor_within_two_years(harness: Books) -> None:
+    """R2: warn only where a channel cannot reach back as far as the floor. A
+    floor of 2025-11-27 is well within Amazon's two years: no warning on the
+    store, though its reach is still kept for the pulls."""
+    harness.add_sim("amazon", seed=5, orders=10, days=20)
+    harness.start()
+    account = harness.account(plan="business", start_date="2025-11-27")
+    store = dom_integrations.get_store(harness.app.db, harness.connect(account, "amazon"))
+    assert not [w for w in store.warnings if "two years" in w]
+    assert store.reachable_since == harness.clock.now() - timedelta(days=730)
