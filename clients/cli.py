@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (("get", cmd.order_get, "show an order"), ("copy", cmd.order_copy,
                              "copy an order into a local one"), ("delete", cmd.order_delete, "delete an order")):
         _add(order, name, func, text).add_argument("order")
-    p = _add(order, "edit", cmd.order_edit, "edit an order (a pull overwrites edits to pulled orders)")
+    p = _add(order, "edit", cmd.order_edit, "edit an order (a pull overwrites status and shipped-date edits to pulled orders)")
     p.add_argument("order")
     p.add_argument("--status", choices=("pending", "paid", "partially_shipped", "shipped", "cancelled",
                                         "partially_refunded", "refunded"))

@@ -15,6 +15,7 @@ import httpx
 import structlog
 
 from makersync.daemon import logging as mlog
+from makersync.daemon import rules
 from makersync.daemon.api.app import (
     ChannelInfoView,
     CredentialFieldView,
@@ -23,6 +24,7 @@ from makersync.daemon.api.app import (
 )
 from makersync.daemon.api.errors import ChannelUnavailable
 from makersync.daemon.config import Config, ConfigWatcher
+from makersync.daemon.domain import accounts as dom_accounts
 from makersync.daemon.domain import integrations as dom_integrations
 from makersync.daemon.domain import pulls as dom_pulls
 from makersync.daemon.domain.errors import InvalidArgument, NotFound
@@ -166,11 +168,10 @@ class DaemonApp:
         channels = set(self.registry.channels)
         dom_integrations.validate_channel(channel, channels)
         cls = self.registry.get(channel)
-        missing = cls.validate_credentials(credentials)
-        if missing:
-            raise InvalidArgument(f"credentials.{missing[0]}",
-                                  f"is required by channel {channel} (needs: "
-                                  f"{', '.join(f.name for f in cls.credential_fields if f.required)})")
+        problems = cls.credential_problems(credentials)
+        if problems:  # the first in the channel's field order, named with the rule it breaks
+            name, rule = next(iter(problems.items()))
+            raise InvalidArgument(f"credentials.{name}", rule)
         known = {f.name for f in cls.credential_fields} | {"access_token_expires_at"}
         unknown = sorted(set(credentials) - known)
         if unknown:
@@ -183,6 +184,8 @@ class DaemonApp:
         # a person waits on Connect: fail fast when the channel cannot be reached
         ctx.max_retries, ctx.timeout_s = CONNECT_MAX_RETRIES, CONNECT_TIMEOUT_S
         dom_integrations.check_store_quota(self.db, account_id, self.plans)
+        account = dom_accounts.get_account(self.db, self.clock, self.plans, account_id)
+        ctx.floor = rules.day_start_utc(account.floor_date, account.time_zone)  # reach warnings only past it (R2)
         instance = cls(ctx)
         try:
             info = instance.connect()

@@ -7,13 +7,14 @@ passed in), so every rule is tested without I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from makersync.daemon.domain.errors import FailedPrecondition, InvalidArgument
 
@@ -70,16 +71,29 @@ def validate_plan(name: str, plans: Mapping[str, Plan], field: str = "plan") -> 
     return plan
 
 
+# Keys the zone database holds that are not IANA zone names: the host's own
+# zone ('localtime', which means whatever the server is set to), the "no zone
+# set" placeholder 'Factory', and a build artefact.
+_NOT_IANA_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    """The IANA zone names this host knows (read once; the scan takes ~0.1 s)."""
+    return frozenset(available_timezones()) - _NOT_IANA_ZONES
+
+
 def validate_time_zone(name: str, field: str = "time_zone") -> ZoneInfo:
-    """The IANA zone ``name`` (e.g. 'Europe/Berlin'); InvalidArgument otherwise."""
-    if not name or name != name.strip() or ".." in name or name.startswith("/"):
-        raise InvalidArgument(field, f"must be an IANA time zone such as 'Europe/Berlin', got {name!r}")
+    """The IANA zone ``name`` (e.g. 'Europe/Berlin'); InvalidArgument otherwise,
+    also for keys the zone files hold that are no IANA zone ('localtime',
+    'Factory', 'posix/...')."""
+    message = f"must be an IANA time zone such as 'Europe/Berlin', got {name!r}"
+    if not name or name not in _iana_zones():
+        raise InvalidArgument(field, message)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidArgument(
-            field, f"must be an IANA time zone such as 'Europe/Berlin', got {name!r}"
-        ) from None
+        raise InvalidArgument(field, message) from None
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -102,6 +116,20 @@ def parse_date(value: str, field: str) -> date:
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise InvalidArgument(field, f"must be a date from {EARLIEST_DAY} to {LATEST_DAY}, got {value!r}")
     return day
+
+
+def validate_start_date(start: date, today: date, field: str = "start_date") -> date:
+    """An account's start date (R3): not after ``today`` (the date in the
+    account's time zone), since no pull can read a day that has not come;
+    InvalidArgument otherwise."""
+    if start > today:
+        raise InvalidArgument(
+            field,
+            f"must not be after today {today.isoformat()} in the account's time zone, "
+            f"got {start.isoformat()}",
+            "R3",
+        )
+    return start
 
 
 def validate_daily_pull_hour(hour: int, field: str = "daily_pull_hour") -> int:

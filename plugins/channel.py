@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -45,7 +46,10 @@ class ChannelContext:
     update it through its :class:`TokenAuth`); ``save_credentials`` persists a
     changed map before it is used; ``settings`` is the ``[channels.<name>]``
     config section (``base_url``, ``token_url``, channel options);
-    ``transport`` lets tests and the demo route HTTP to a simulator."""
+    ``transport`` lets tests and the demo route HTTP to a simulator;
+    ``floor`` is the first instant the daemon will ask this store for (the
+    account's R2 floor; None when not known), so :meth:`Channel.connect`
+    warns of a reach limit only where it matters."""
 
     credentials: dict[str, str]
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -56,6 +60,7 @@ class ChannelContext:
     stats: RequestStats = field(default_factory=RequestStats)
     timeout_s: float = 30.0
     max_retries: int = MAX_RETRIES
+    floor: datetime | None = None
 
 
 class Channel(abc.ABC):
@@ -107,9 +112,30 @@ class Channel(abc.ABC):
         self.http.close()
 
     @classmethod
+    def credential_problems(cls, credentials: Mapping[str, str]) -> dict[str, str]:
+        """What is wrong with ``credentials`` before any request is made: the
+        credential field's name -> the rule it breaks ("must be a
+        *.myshopify.com domain"), in the order the fields are declared; empty
+        when every field is well formed. The base class checks that required
+        fields are present; a channel adds its format rules by overriding and
+        calling ``super()``. A rule never repeats the value (it may be a
+        secret). Raises nothing."""
+        needs = ", ".join(f.name for f in cls.credential_fields if f.required)
+        return {f.name: f"is required by channel {cls.name} (needs: {needs})"
+                for f in cls.credential_fields if f.required and not credentials.get(f.name)}
+
+    @classmethod
     def validate_credentials(cls, credentials: Mapping[str, str]) -> list[str]:
-        """Names of required credential fields that are missing or empty."""
-        return [f.name for f in cls.credential_fields if f.required and not credentials.get(f.name)]
+        """Names of credential fields that are missing, empty or malformed
+        (the keys of :meth:`credential_problems`)."""
+        return list(cls.credential_problems(credentials))
+
+    def is_floor_out_of_reach(self, reach: datetime | None) -> bool:
+        """True when the channel cannot read back to the account's floor (R2):
+        ``reach`` (the earliest instant these credentials can read, None for
+        no limit) is after ``ctx.floor``, or the floor is not known. A
+        channel warns on connect only then."""
+        return reach is not None and (self.ctx.floor is None or self.ctx.floor < reach)
 
     # -- the contract ------------------------------------------------------
 

@@ -60,14 +60,16 @@ def create_account(
     """Create an account. ``start_date`` is 'YYYY-MM-DD'; ``time_zone`` an IANA
     name; ``daily_pull_hour`` 0-23 (default 5, R1).
 
-    Raises InvalidArgument (name empty, unknown plan, bad date/zone/hour)."""
+    Raises InvalidArgument (name empty, unknown plan, bad date/zone/hour, a
+    start date after today in ``time_zone``, R3)."""
     name = _name(name)
     rules.validate_plan(plan, plans)
     start = rules.parse_date(start_date, "start_date")
-    rules.validate_time_zone(time_zone)
+    zone = rules.validate_time_zone(time_zone)
     hour = rules.DEFAULT_DAILY_PULL_HOUR if daily_pull_hour is None else daily_pull_hour
     rules.validate_daily_pull_hour(hour)
     now = clock.now()
+    rules.validate_start_date(start, rules.today_in(zone, now))
     with db.write_tx():
         ident = q.insert_account(db, now, name, plan, start, time_zone, hour)
         view = q.fetch_account(db, plans, now, ident)
@@ -106,9 +108,11 @@ def update_account(
 ) -> AccountView:
     """Change the given fields (None = leave).
 
-    Raises NotFound; InvalidArgument; FailedPrecondition when the start date
+    Raises NotFound; InvalidArgument (a start date after today in the
+    account's, or the new, time zone: R3); FailedPrecondition when the start date
     changes while a store is connected (R3: disconnect first) or the new plan
-    allows fewer stores than are connected (R1)."""
+    allows fewer stores than are connected (R1) or no default location while
+    an integration names one (R8: clear it first)."""
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = _name(name)
@@ -123,6 +127,9 @@ def update_account(
         ident = parse_id(account_id, "account_id", "account")
         qi.lock_account(db, ident)
         current = require_account(db, clock, plans, account_id)
+        if new_start is not None:
+            zone = time_zone if time_zone is not None else current.time_zone
+            rules.validate_start_date(new_start, rules.today_in(zone, clock.now()))
         if new_start is not None and new_start != current.start_date:
             if current.stores_connected:
                 raise FailedPrecondition(
@@ -141,6 +148,8 @@ def update_account(
                     f"{current.stores_connected} are connected; disconnect some first",
                     "R1",
                 )
+            if not new_plan.default_location_allowed:
+                _refuse_plan_with_default_locations(db, ident, new_plan.name)
             changes["plan"] = new_plan.name
             old_plan = plans.get(current.plan)
             if new_plan.cadence != "none" and (old_plan is None or old_plan.cadence == "none"):
@@ -153,6 +162,22 @@ def update_account(
         view = q.fetch_account(db, plans, clock.now(), ident)
     assert view is not None
     return view
+
+
+def _refuse_plan_with_default_locations(db: Database, account_id: int, plan_name: str) -> None:
+    """R8: a plan without default locations cannot be taken while an
+    integration names one. Refused rather than cleared, like the store limit
+    (R1): the setting decides where orders are placed, so the maker clears it."""
+    named = qi.default_locations(db, account_id)
+    if named:
+        which = ", ".join(f"{channel} (location {loc})" for channel, loc in named)
+        raise FailedPrecondition(
+            "plan",
+            f"plan {plan_name} does not allow a default location but integration(s) {which} "
+            "name one; clear their default location first (Configure with "
+            "default_location_id empty), then change the plan",
+            "R8",
+        )
 
 
 def create_location(db: Database, clock: Clock, account_id: str, name: str) -> LocationView:

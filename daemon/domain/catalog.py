@@ -98,7 +98,9 @@ def update_order(
     note: str | None = None,
 ) -> OrderView:
     """Edit an order locally (R7). On a pulled order the edit is marked
-    (``locally_edited``) and kept until a pull overwrites it. ``location_id``
+    (``locally_edited``); an edit of ``status`` or ``shipped_at`` is kept until
+    a pull writes the channel's value over it, an edit of ``location_id`` or
+    ``note`` (the maker's own, which no pull writes) stays. ``location_id``
     '' clears it. Raises NotFound, InvalidArgument (status, shipped_at with
     clear_shipped_at, location of another account)."""
     if status is not None and status not in ORDER_STATUSES:

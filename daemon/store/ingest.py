@@ -9,7 +9,7 @@ commits: the engine commits the page and its checkpoint as one unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -189,6 +189,19 @@ def _listings_for_lines(ctx: IngestContext, records: Sequence[OrderRecord], coun
 # --- orders (R6, R7, R8, R11, R14) -----------------------------------------------
 
 ORDER_EDITABLE = ("status", "shipped_at", "location_id", "note")
+# The editable fields a pull writes from the channel (R7). ``location_id`` and
+# ``note`` are the maker's own: the channel has no value for them, so a pull
+# never replaces them and their edits survive it.
+PULL_WRITES = ("status", "shipped_at")
+
+
+def _replaced_edits(row: _StoredOrder, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The local edits of ``row`` that writing ``fields`` replaces: edited
+    fields the pull writes with a different value (R7: what the maker loses)."""
+    edits = dict(row.local_edits or {}) if row.locally_edited else {}
+    current = {"status": row.status, "shipped_at": row.shipped_at}
+    return {k: v for k, v in edits.items()
+            if k in PULL_WRITES and k in fields and fields[k] != current[k]}
 
 
 def _order_fields(ctx: IngestContext, rec: OrderRecord) -> dict[str, Any]:
@@ -239,6 +252,7 @@ class _StoredOrder(NamedTuple):
     modified_at: datetime | None
     locally_edited: bool
     local_edits: Any
+    status: str
     shipped_at: datetime | None
     shipped_at_auto: bool
 
@@ -300,20 +314,25 @@ def write_order_page(ctx: IngestContext, records: Sequence[OrderRecord], counts:
         if row.modified_at is not None and rec.modified_at < row.modified_at:
             counts.add("orders_unchanged")  # R14: an older copy never overwrites a newer one
             continue
-        if row.payload_hash == record_hash(rec) and not row.locally_edited:
-            counts.add("orders_unchanged")
-            continue
-        to_replace.append((row.id, rec))
         fields = _order_fields(ctx, rec)
         if rec.shipped_at is None and row.shipped_at_auto and row.shipped_at is not None:
             fields.pop("shipped_at")  # R6: keep the automatic date until the channel gives one
         else:
             fields["shipped_at_auto"] = False
-        if row.locally_edited:
+        lost = _replaced_edits(row, fields)
+        if row.payload_hash == record_hash(rec) and not lost:
+            counts.add("orders_unchanged")
+            continue
+        to_replace.append((row.id, rec))
+        if lost:  # R7: record exactly the local values this pull replaces, no more
             OrderOverwriteRow.insert(order=row.id, pull_id=ctx.pull_id, overwritten_at=ctx.now,
-                                     local_values=row.local_edits or {}).execute()
-            fields.update(locally_edited=False, local_edits={})
+                                     local_values=lost).execute()
             counts.add("local_edits_overwritten")
+        if row.locally_edited:
+            # Edits the pull wrote over (or now agrees with) are gone; the rest stay the maker's.
+            kept = {k: v for k, v in dict(row.local_edits or {}).items()
+                    if k not in PULL_WRITES or k not in fields}
+            fields.update(locally_edited=bool(kept), local_edits=kept)
         OrderRow.update(**fields).where(OrderRow.id == row.id).execute()
         counts.add("orders_updated")
         changed.append((row.id, False))

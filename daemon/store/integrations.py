@@ -179,6 +179,16 @@ def list_integrations(
     return Page([_integration_view(db, r) for r in rows], next_token, query.count())
 
 
+def default_locations(db: Database, account_id: int) -> list[tuple[str, int]]:
+    """(channel, location id) of the account's integrations that name a default location (R8)."""
+    query = (
+        IntegrationRow.select(IntegrationRow.channel, IntegrationRow.default_location)
+        .where((IntegrationRow.account == account_id) & IntegrationRow.default_location.is_null(False))
+        .order_by(IntegrationRow.channel)
+    )
+    return [(str(r.channel), int(r.default_location_id)) for r in query]
+
+
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
     for i in range(0, len(ids), _CHUNK):
         yield ids[i : i + _CHUNK]

@@ -9,7 +9,7 @@ minutes in the past.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -112,14 +112,21 @@ class AmazonChannel(Channel):
     def list_transactions(self, params: dict[str, str]) -> Any:
         return self.get(TRANSACTIONS_PATH, "listTransactions", params)
 
+    @classmethod
+    def credential_problems(cls, credentials: Mapping[str, str]) -> dict[str, str]:
+        problems = super().credential_problems(credentials)
+        region = str(credentials.get("region") or "").lower()  # as __init__ reads it
+        if region and region not in REGION_URLS:
+            problems["region"] = f"must be one of {', '.join(REGION_URLS)}"
+        markets = str(credentials.get("marketplace_ids") or "")
+        if markets and not any(m.strip() for m in markets.split(",")):
+            problems["marketplace_ids"] = "must name at least one marketplace id, comma-separated"
+        return {f.name: problems[f.name] for f in cls.credential_fields if f.name in problems}
+
     def _check_settings(self) -> None:
-        missing = self.validate_credentials(self.credentials)
-        if missing:
-            raise PermanentChannelError(f"amazon: missing credentials: {', '.join(missing)}")
-        if self.region not in REGION_URLS:
-            raise PermanentChannelError(f"amazon: region must be one of na, eu, fe; got {self.region!r}")
-        if not self.marketplaces:
-            raise PermanentChannelError("amazon: marketplace_ids names no marketplace")
+        bad = self.credential_problems(self.credentials)
+        if bad:
+            raise PermanentChannelError("amazon: " + "; ".join(f"{name}: {rule}" for name, rule in bad.items()))
 
     # -- connect ------------------------------------------------------------------------
 
@@ -147,7 +154,8 @@ class AmazonChannel(Channel):
         reach = None
         if any(m not in LONG_HISTORY_MARKETPLACES for m in active):
             reach = self.clock.now() - timedelta(days=self.max_lookback_days)
-            warnings.append("Amazon returns no orders older than two years (R2)")
+            if self.is_floor_out_of_reach(reach):
+                warnings.append("Amazon returns no orders older than two years (R2)")
         return ShopInfo(
             external_shop_id=self.seller_id,
             name=str(first.get("storeName") or first["marketplace"].get("name") or self.seller_id),

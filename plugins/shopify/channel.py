@@ -103,12 +103,13 @@ class ShopifyChannel(Channel):
         self.scopes: frozenset[str] | None = None
 
     @classmethod
-    def validate_credentials(cls, credentials: Mapping[str, str]) -> list[str]:
-        missing = super().validate_credentials(credentials)
+    def credential_problems(cls, credentials: Mapping[str, str]) -> dict[str, str]:
+        problems = super().credential_problems(credentials)
         domain = credentials.get("shop_domain") or ""
         if domain and not SHOP_DOMAIN.match(domain):
-            missing.append("shop_domain")
-        return missing
+            problems["shop_domain"] = ("must be a *.myshopify.com domain such as name.myshopify.com "
+                                       "(lower case, no scheme or path)")
+        return {f.name: problems[f.name] for f in cls.credential_fields if f.name in problems}
 
     def create_pacer(self) -> ShopifyPacer:
         return ShopifyPacer(self.limiters, self.ctx.credentials.get("shop_domain", ""))
@@ -155,17 +156,16 @@ class ShopifyChannel(Channel):
     # -- the contract ------------------------------------------------------------
 
     def connect(self) -> ShopInfo:
-        bad = self.validate_credentials(self.credentials)
+        bad = self.credential_problems(self.credentials)
         if bad:
-            raise PermanentChannelError(f"credentials: missing or invalid {', '.join(bad)} "
-                                        "(shop_domain must be name.myshopify.com)")
+            raise PermanentChannelError("; ".join(f"{name}: {rule}" for name, rule in bad.items()))
         data = self.gql(queries.SHOP_QUERY, operation="graphql_shop")
         self.learn_scopes(data)
         scopes = self.scopes or frozenset()
         if not scopes & {"read_orders", "write_orders"}:
             raise PermanentChannelError("access scopes: the app lacks read_orders; grant it and reconnect")
         warnings = []
-        if "read_all_orders" not in scopes:
+        if "read_all_orders" not in scopes and self.is_floor_out_of_reach(self.reachable_since()):
             warnings.append(f"the app lacks read_all_orders: Shopify shows only the last "
                             f"{LIMITED_HISTORY_DAYS} days of orders (R2)")
         if not scopes & {"read_products", "write_products"}:

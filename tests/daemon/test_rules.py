@@ -111,6 +111,21 @@ def test_validate_time_zone_refused_when_unknown():
         assert err.value.field == "time_zone"
 
 
+@pytest.mark.parametrize("bad", ["localtime", "Factory", "posixrules", "posix/Europe/Berlin", "right/UTC"])
+def test_validate_time_zone_refused_when_zone_file_is_no_iana_zone(bad):
+    """R15: keys the host's zone files hold that are not IANA zone names (the
+    server's own zone, the placeholder, the posix/right copies) are refused."""
+    with pytest.raises(InvalidArgument) as err:
+        rules.validate_time_zone(bad)
+    assert err.value.field == "time_zone" and "IANA" in str(err.value)
+
+
+@pytest.mark.parametrize("good", ["UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "Pacific/Kiritimati"])
+def test_validate_time_zone_accepts_iana_names(good):
+    """Real IANA names, including Etc/ and three-level ones, pass."""
+    assert str(rules.validate_time_zone(good)) == good
+
+
 def test_normalize_sku_trims_and_casefolds():
     """R9: SKUs match trimmed and case-insensitively."""
     assert rules.normalize_sku("  Mug-01 ") == rules.normalize_sku("MUG-01") == "mug-01"

@@ -3,6 +3,8 @@ field (or NOT_FOUND for an id that names nothing), and nothing is written."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import grpc
 import pytest
 from api_fixtures import code_of
@@ -18,6 +20,20 @@ def test_create_account_with_a_bad_date_names_start_date(api):
     assert (code, details.split(":")[0]) == (INVALID, "start_date")
     assert "YYYY-MM-DD" in details
     assert not api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5).accounts
+
+
+def test_start_date_after_today_is_invalid_argument_naming_start_date(api):
+    """R3: CreateAccount and UpdateAccount refuse a start date after today; nothing is written."""
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    code, details = code_of(lambda: api.create_account(start_date=future))
+    assert code == INVALID and details.startswith("start_date:") and details.endswith("(R3)")
+    assert not api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5).accounts
+    account = api.create_account()
+    code, details = code_of(lambda: api.accounts.UpdateAccount(
+        accounts_pb2.UpdateAccountRequest(account_id=account.id, start_date=future), timeout=5))
+    assert code == INVALID and details.startswith("start_date:") and details.endswith("(R3)")
+    got = api.accounts.GetAccount(accounts_pb2.GetAccountRequest(account_id=account.id), timeout=5)
+    assert got.start_date == account.start_date
 
 
 @pytest.mark.parametrize(
@@ -138,3 +154,36 @@ def test_bad_page_token_is_invalid(api):
         integrations_pb2.ListChannelsRequest(page_token="garbage"), timeout=5))
     assert code == INVALID
     assert details.startswith("page_token:")
+
+
+AMAZON_CREDENTIALS = {
+    "client_id": "amzn1.application-oa2-client.canary", "client_secret": "amzn-secret-canary-0001",
+    "refresh_token": "Atzr|refresh-canary-0001", "region": "na", "marketplace_ids": "ATVPDKIKX0DER",
+    "selling_partner_id": "A2SELLER",
+}
+
+
+@pytest.mark.parametrize(
+    ("channel", "credentials", "field", "rule"),
+    [
+        ("shopify", {"shop_domain": "not a domain", "access_token": "shpat_canary_0001"},
+         "shop_domain", "must be a *.myshopify.com domain"),
+        ("amazon", {**AMAZON_CREDENTIALS, "region": "mars"}, "region", "must be one of na, eu, fe"),
+        ("amazon", {**AMAZON_CREDENTIALS, "marketplace_ids": " , "}, "marketplace_ids",
+         "must name at least one marketplace id"),
+        ("shopify", {"shop_domain": "maker.myshopify.com"}, "access_token", "is required by channel shopify"),
+    ],
+)
+def test_connect_with_a_malformed_credential_names_the_field_and_its_rule(api, channel, credentials, field, rule):
+    """R15: a credential that breaks the channel's format rule is INVALID_ARGUMENT
+    naming credentials.<field> and that rule (not "is required" for a field that
+    is there); no secret is shown, nothing is masked that need not be, nothing written."""
+    account = api.create_account()
+    code, details = code_of(lambda: api.integrations.Connect(integrations_pb2.ConnectRequest(
+        account_id=account.id, channel=channel, credentials=credentials), timeout=10))
+    assert code == INVALID
+    assert details.startswith(f"credentials.{field}: {rule}"), details
+    assert "[redacted]" not in details and "canary" not in details
+    listed = api.integrations.ListIntegrations(
+        integrations_pb2.ListIntegrationsRequest(account_id=account.id), timeout=5)
+    assert not [s for i in listed.integrations for s in i.stores]

@@ -35,6 +35,8 @@ def test_create_account_floor_from_lookback_when_start_old(db, clock, plans):
         ({"plan": "gold"}, "plan"),
         ({"start_date": "2026-02-30"}, "start_date"),
         ({"time_zone": "Berlin"}, "time_zone"),
+        ({"time_zone": "localtime"}, "time_zone"),
+        ({"time_zone": "Factory"}, "time_zone"),
         ({"daily_pull_hour": 24}, "daily_pull_hour"),
     ],
 )
@@ -133,3 +135,84 @@ def test_list_accounts_pages_with_token(db, clock, plans):
     with pytest.raises(InvalidArgument) as err:
         accounts.list_accounts(db, clock, plans, -1)
     assert err.value.field == "page_size"
+
+
+def test_plan_change_refused_when_integration_names_default_location(db, books, clock, plans, rows):
+    """R8: moving to a plan without default locations while an integration names
+    one is refused, naming the plan, the integration and the rule; nothing changes."""
+    account = books.account(plan="business")
+    loc = accounts.create_location(db, clock, account.id, "Studio")
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
+    before = rows()
+    with pytest.raises(FailedPrecondition) as err:
+        accounts.update_account(db, clock, plans, account.id, plan="studio")
+    message = str(err.value)
+    assert err.value.field == "plan" and message.endswith("(R8)")
+    assert f"etsy (location {loc.id})" in message and "clear" in message
+    assert rows() == before
+    assert accounts.get_account(db, clock, plans, account.id).plan == "business"
+    assert integrations.list_integrations(db, account.id).items[0].default_location_id == loc.id
+
+
+def test_plan_change_allowed_when_default_location_cleared(db, books, clock, plans):
+    """R8: once the default location is cleared the downgrade goes through."""
+    account = books.account(plan="business")
+    loc = accounts.create_location(db, clock, account.id, "Studio")
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id="")
+    assert accounts.update_account(db, clock, plans, account.id, plan="studio").plan == "studio"
+
+
+def test_plan_change_allowed_with_default_location_when_new_plan_allows(db, books, clock, plans):
+    """R8: business to growth keeps the default location (growth allows one)."""
+    account = books.account(plan="business")
+    loc = accounts.create_location(db, clock, account.id, "Studio")
+    integrations.configure(db, clock, plans, account.id, "etsy", ("etsy",), default_location_id=loc.id)
+    assert accounts.update_account(db, clock, plans, account.id, plan="growth").plan == "growth"
+    assert integrations.list_integrations(db, account.id).items[0].default_location_id == loc.id
+
+
+def test_create_account_refused_when_start_date_after_today(db, clock, plans, rows):
+    """R3: a start date after today (in the account's time zone) is refused,
+    naming start_date and the rule; nothing is written."""
+    before = rows()
+    with pytest.raises(InvalidArgument) as err:
+        accounts.create_account(db, clock, plans, "Ada", "studio", "2027-06-01", "UTC")
+    assert err.value.field == "start_date" and str(err.value).endswith("(R3)")
+    assert "2026-06-01" in str(err.value)
+    assert rows() == before
+
+
+def test_start_date_today_judged_in_account_time_zone(db, clock, plans):
+    """R3: at 12:00 UTC on 2026-06-01 it is already 2026-06-02 in Kiritimati (UTC+14)."""
+    view = accounts.create_account(db, clock, plans, "Ada", "studio", "2026-06-02", "Pacific/Kiritimati")
+    assert view.start_date == date(2026, 6, 2)
+    with pytest.raises(InvalidArgument):
+        accounts.create_account(db, clock, plans, "Bo", "studio", "2026-06-02", "UTC")
+
+
+def test_update_account_refused_when_start_date_after_today(db, books, clock, plans, rows):
+    """R3: UpdateAccount refuses a future start date, in the new time zone when one is given."""
+    account = books.account()
+    before = rows()
+    with pytest.raises(InvalidArgument) as err:
+        accounts.update_account(db, clock, plans, account.id, start_date="2026-06-02")
+    assert err.value.field == "start_date" and str(err.value).endswith("(R3)")
+    with pytest.raises(InvalidArgument):
+        accounts.update_account(db, clock, plans, account.id, start_date="2026-06-03",
+                                time_zone="Pacific/Kiritimati")
+    assert rows() == before
+    view = accounts.update_account(db, clock, plans, account.id, start_date="2026-06-02",
+                                   time_zone="Pacific/Kiritimati")
+    assert view.start_date == date(2026, 6, 2)
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory"])
+def test_update_account_refused_when_time_zone_not_iana(db, books, clock, plans, rows, zone):
+    """R15: UpdateAccount validates the zone the same way; nothing is written."""
+    account = books.account()
+    before = rows()
+    with pytest.raises(InvalidArgument) as err:
+        accounts.update_account(db, clock, plans, account.id, time_zone=zone)
+    assert err.value.field == "time_zone"
+    assert rows() == before

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from makersync.daemon.domain import accounts as dom_accounts
 from makersync.daemon.domain import catalog as dom_catalog
 from makersync.daemon.domain import integrations as dom_integrations
 from makersync.daemon.domain.errors import FailedPrecondition
@@ -127,16 +128,39 @@ def test_r9_moved_listing_keeps_its_product_on_later_pulls(harness: Books) -> No
 
 def test_r7_local_edit_overwritten_by_next_pull_and_recorded(harness: Books) -> None:
     """R7: a local edit to a pulled order is overwritten by the next pull that
-    reads it, and the overwritten values are kept."""
+    reads it, and the overwrite records exactly the local values it replaced:
+    the maker's own note and location, which the channel has no value for, stay."""
     account, store = _start(harness)
     order = max(harness.orders(account), key=lambda o: o.placed_at)
-    dom_catalog.update_order(harness.app.db, harness.clock, order.id, note="gift wrap please")
+    location = dom_accounts.create_location(harness.app.db, harness.clock, account, "Shed")
+    edited_ship = datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC)
+    dom_catalog.update_order(harness.app.db, harness.clock, order.id, note="packed with care",
+                             location_id=location.id, shipped_at=edited_ship)
+    placed = order.placed_at.date().isoformat()
+    pull_id = harness.manual_pull(store, placed, placed)
+    harness.run_pulls()
+    after = dom_catalog.get_order(harness.app.db, order.id)
+    assert after.shipped_at == order.shipped_at  # the channel's date is back
+    assert (after.note, after.location_id) == ("packed with care", location.id)
+    assert [(o.pull_id, o.local_values) for o in after.overwrites] == [
+        (pull_id, {"shipped_at": edited_ship.isoformat()})]
+    assert after.locally_edited  # the note and location are still the maker's edits
+
+
+def test_r7_pull_records_no_overwrite_when_it_replaces_no_edit(harness: Books) -> None:
+    """R7: a pull that reads an order whose only edits are the maker's note and
+    location replaces nothing, so records no overwrite."""
+    account, store = _start(harness)
+    order = max(harness.orders(account), key=lambda o: o.placed_at)
+    location = dom_accounts.create_location(harness.app.db, harness.clock, account, "Shed")
+    dom_catalog.update_order(harness.app.db, harness.clock, order.id, note="gift wrap please",
+                             location_id=location.id)
     placed = order.placed_at.date().isoformat()
     harness.manual_pull(store, placed, placed)
     harness.run_pulls()
     after = dom_catalog.get_order(harness.app.db, order.id)
-    assert not after.locally_edited
-    assert after.overwrites and "gift wrap please" in str(after.overwrites[-1].local_values)
+    assert (after.note, after.location_id) == ("gift wrap please", location.id)
+    assert after.overwrites == [] and after.locally_edited
 
 
 def test_r7_deleted_order_stays_deleted_on_automatic_and_returns_on_manual(harness: Books) -> None:
@@ -427,3 +451,16 @@ def test_s1_a_pull_taken_over_and_ended_before_it_starts_says_lease_lost(harness
     monkeypatch.setattr(pullstate, "load_plan", taken_over_and_ended_meanwhile)
     assert harness.app.engine.run(claim, threading.Event()) == "lease_lost"
     assert harness.orders(account) == []
+
+
+
+def test_r2_amazon_store_not_warned_when_floor_within_two_years(harness: Books) -> None:
+    """R2: warn only where a channel cannot reach back as far as the floor. A
+    floor of 2025-11-27 is well within Amazon's two years: no warning on the
+    store, though its reach is still kept for the pulls."""
+    harness.add_sim("amazon", seed=5, orders=10, days=20)
+    harness.start()
+    account = harness.account(plan="business", start_date="2025-11-27")
+    store = dom_integrations.get_store(harness.app.db, harness.connect(account, "amazon"))
+    assert not [w for w in store.warnings if "two years" in w]
+    assert store.reachable_since == harness.clock.now() - timedelta(days=730)

@@ -198,6 +198,20 @@ def test_connect_names_the_shop_and_says_how_far_back_orders_go(clock: FakeClock
     assert info.reachable_since == clock.now() - timedelta(days=730)
 
 
+def test_connect_warns_of_the_two_year_limit_only_when_the_floor_is_older_r2(clock: FakeClock) -> None:
+    """R2: warn only where the channel cannot reach back as far as the floor;
+    a floor within two years gets no warning (the reach is still reported)."""
+    sim = AmazonSimulator.create(clock=clock, orders=5)
+    warned = {}
+    for days in (366, 729, 731):
+        channel = make(sim, clock)[0]
+        channel.ctx.floor = clock.now() - timedelta(days=days)
+        info = channel.connect()
+        assert info.reachable_since == clock.now() - timedelta(days=730)
+        warned[days] = any("two years" in w for w in info.warnings)
+    assert warned == {366: False, 729: False, 731: True}
+
+
 def test_connect_refuses_bad_credentials_and_settings(clock: FakeClock) -> None:
     """R15: a refused refresh token is an AuthError; a wrong region or marketplace names the field."""
     sim = AmazonSimulator.create(clock=clock, orders=5)

@@ -197,6 +197,19 @@ def test_without_read_all_orders_connect_warns_and_no_older_order_returned_r2(ma
     assert len(rig.sim.truth()[0]) < len(rig.sim.shop.orders)
 
 
+def test_read_all_orders_warning_only_when_the_floor_is_older_than_60_days_r2(make_rig: MakeRig) -> None:
+    """R2: without read_all_orders Shopify shows 60 days; a floor within them
+    (a trial account's 30-day lookback) gets no warning, an older floor does."""
+    rig = make_rig(days=120, grant_all_orders=False)
+    warned = {}
+    for days in (30, 61):
+        rig.channel.ctx.floor = rig.clock.now() - timedelta(days=days)
+        info = rig.channel.connect()
+        assert info.reachable_since == rig.clock.now() - timedelta(days=60)
+        warned[days] = any("read_all_orders" in w for w in info.warnings)
+    assert warned == {30: False, 61: True}
+
+
 def test_full_pull_across_dst_change_equals_truth(make_rig: MakeRig) -> None:
     """A New York shop whose orders straddle 2026-03-08 (-05:00 then -04:00)."""
     rig = make_rig(start=datetime(2026, 3, 25, 12, tzinfo=UTC), days=40)
