@@ -167,7 +167,8 @@ def list_orders(
 ) -> Page[OrderView]:
     """Orders newest placed first, then by id; ``placed_to`` exclusive.
     Raises InvalidArgument for a token that is not from this list."""
-    key = decode_key(token, _SORT_KEY)
+    scope = ("orders", account_id, store_id, placed_from, placed_to)
+    key = decode_key(token, _SORT_KEY, scope)
     conditions, params = _filter(account_id, store_id, placed_from, placed_to)
     is_dated = placed_from is not None or placed_to is not None
     total = _count(db, conditions, params) if is_dated else _kept_count(account_id, store_id)
@@ -177,5 +178,5 @@ def list_orders(
         params += [OrderRow.placed_at.db_value(key[0]), key[1]]
     rows = _ORDERS.fetch(f"WHERE {' AND '.join(conditions)} ORDER BY {placed} DESC, {ident} DESC LIMIT {p}",
                          [*params, size + 1])
-    next_token = encode_key([rows[size - 1][8], rows[size - 1][0]]) if len(rows) > size else ""
+    next_token = encode_key([rows[size - 1][8], rows[size - 1][0]], scope) if len(rows) > size else ""
     return Page(_views(rows[:size]), next_token, total)
