@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,10 @@ def test_connect_pull_and_read_the_books(ms, daemon, tmp_path: Path):
     with (out_dir / "orders.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == exported["rows"]["orders.csv"] == len(orders)  # the copy was deleted
+    unrefunded = [r for r in rows if Decimal(r["refunded"]) == 0]
+    assert unrefunded and all(  # "0.00" beside a "12.50" total, not "0"
+        Decimal(r["refunded"]).as_tuple().exponent == Decimal(r["total"]).as_tuple().exponent for r in unrefunded
+    )
     assert {"orders.csv", "order_lines.csv", "fees.csv", "products.csv"} == {p.name for p in out_dir.iterdir()}
     assert exported["rows"]["order_lines.csv"] >= len(orders)
 
