@@ -12,12 +12,15 @@ code tells scripts what happened:
 4     FAILED_PRECONDITION, RESOURCE_EXHAUSTED, ALREADY_EXISTS
 5     UNAUTHENTICATED, PERMISSION_DENIED
 6     UNAVAILABLE (the daemon is not running or not reachable)
+141   stdout closed early (``makersync orders 1 | head -1``): quiet, as
+      a process ended by SIGPIPE
 ====  ==============================================================
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +46,7 @@ EXIT_CODES: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 6,
 }
 EXIT_OTHER, EXIT_USAGE = 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a process ended by SIGPIPE (13)
 _DAEMON_DOWN_HINTS = ("failed to connect", "connection refused", "connect failed", "dns resolution")
 
 
@@ -215,8 +219,29 @@ def error_line(err: MakersyncError, address: str) -> str:
     return line
 
 
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit does
+    not fail again on the closed pipe (the SIGPIPE note in the ``signal`` docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout without a file descriptor: nothing left to flush there
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a reader gone early shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # stdout's reader left (`| head`): what it read was all it wanted
+        _detach_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -233,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error_line(err, client.address), file=sys.stderr)
         return EXIT_CODES.get(err.code, EXIT_OTHER)
     except OSError as exc:  # a file the command reads or writes (a full disk mid-export)
+        if isinstance(exc, BrokenPipeError) and exc.filename is None:
+            raise  # stdout's, not a file's: main() ends quietly
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_OTHER

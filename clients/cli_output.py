@@ -52,12 +52,21 @@ def pull_state(job: res.PullJob) -> str:
     return enum_word(res.PullState, job.state, "PULL_STATE")
 
 
+class _StdoutConsole(Console):
+    """A rich console whose closed pipe ends the command like any other write
+    to stdout (rich's own default exits with status 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 class Output:
     """Writes results to stdout: JSON with ``--json``, else rich tables."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
-        self.console = Console(soft_wrap=False)
+        self.console = _StdoutConsole(soft_wrap=False)
         self.err = Console(stderr=True)
 
     def json(self, value: Any) -> None:

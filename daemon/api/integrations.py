@@ -6,20 +6,24 @@ import grpc
 
 from makersync.daemon.api import access, convert, validate
 from makersync.daemon.api.app import App
-from makersync.daemon.domain import integrations
+from makersync.daemon.domain import integrations, paging
 from makersync.daemon.domain.errors import InvalidArgument
 from makersync.daemon.logging import register_secret
 from makersync.v1 import integrations_pb2 as pb
 from makersync.v1 import integrations_pb2_grpc, resources_pb2
 
+_CHANNELS_SCOPE = paging.token_scope("channels")
+
 
 def offset_token(token: str, total: int) -> int:
-    """The offset in a plain offset page token ('' = 0); InvalidArgument when it is not one."""
-    if not token:
+    """The offset in a ListChannels page token ('' = 0); InvalidArgument naming
+    ``page_token`` when it is not one (another list's token included)."""
+    key = paging.decode_token(token, 1, _CHANNELS_SCOPE)
+    if key is None:
         return 0
-    if not token.isdigit() or int(token) > total:
+    if not isinstance(key[0], int) or not 0 <= key[0] <= total:
         raise InvalidArgument("page_token", "is not a token this method returned")
-    return int(token)
+    return key[0]
 
 
 class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
@@ -38,7 +42,7 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
         end = start + size
         return pb.ListChannelsResponse(
             channels=[convert.channel_info_to_proto(c) for c in channels[start:end]],
-            next_page_token=str(end) if end < len(channels) else "",
+            next_page_token=paging.encode_token([end], _CHANNELS_SCOPE) if end < len(channels) else "",
         )
 
     def Connect(self, request: pb.ConnectRequest, context: grpc.ServicerContext) -> resources_pb2.Store:

@@ -70,7 +70,7 @@ def update_account(db: Database, account_id: int, fields: Mapping[str, Any]) -> 
 def list_accounts(
     db: Database, plans: Mapping[str, rules.Plan], now: datetime, size: int, token: str
 ) -> Page[AccountView]:
-    rows, next_token = keyset_page(AccountRow.select(), [AccountRow.id], size, token)
+    rows, next_token = keyset_page(AccountRow.select(), [AccountRow.id], size, token, ("accounts",))
     counts = _store_counts([r.id for r in rows])
     items = [account_view(r, plans, now, counts.get(r.id, 0)) for r in rows]
     return Page(items, next_token, AccountRow.select().count())
@@ -95,7 +95,7 @@ def insert_location(db: Database, now: datetime, account_id: int, name: str) -> 
 
 def list_locations(db: Database, account_id: int, size: int, token: str) -> Page[LocationView]:
     query = LocationRow.select().where(LocationRow.account == account_id)
-    rows, next_token = keyset_page(query, [LocationRow.id], size, token)
+    rows, next_token = keyset_page(query, [LocationRow.id], size, token, ("locations", account_id))
     return Page([location_view(r) for r in rows], next_token, query.count())
 
 

@@ -143,7 +143,9 @@ def product_account(db: Database, product_id: int) -> int | None:
 
 def list_products(db: Database, account_id: int, size: int, token: str) -> Page[ProductView]:
     query = ProductRow.select().where(ProductRow.account == account_id)
-    rows, next_token = keyset_page(query, [ProductRow.created_at, ProductRow.id], size, token)
+    rows, next_token = keyset_page(
+        query, [ProductRow.created_at, ProductRow.id], size, token, ("products", account_id)
+    )
     return Page(_product_views(rows), next_token, query.count())
 
 
@@ -202,7 +204,8 @@ def list_fees(
     if occurred_to is not None:
         query = query.where(FeeRow.occurred_at < occurred_to)
     total = query.count()
-    rows, next_token = keyset_page(query, [FeeRow.occurred_at, FeeRow.id], size, token, True)
+    scope = ("fees", account_id, store_id, occurred_from, occurred_to)
+    rows, next_token = keyset_page(query, [FeeRow.occurred_at, FeeRow.id], size, token, scope, descending=True)
     return Page(_fee_views(rows), next_token, total)
 
 

@@ -98,7 +98,7 @@ def list_stores(db: Database, account_id: int | None, size: int, token: str) -> 
     query = StoreRow.select(StoreRow.id)
     if account_id is not None:
         query = query.where(StoreRow.account == account_id)
-    rows, next_token = keyset_page(query, [StoreRow.id], size, token)
+    rows, next_token = keyset_page(query, [StoreRow.id], size, token, ("stores", account_id))
     views = []
     if rows:  # the page is the filter's stores from its first id to its last
         p, ident = _STORES.param(), f"s.{_STORES.column('id')}"
@@ -175,7 +175,7 @@ def list_integrations(
     db: Database, account_id: int, size: int, token: str
 ) -> Page[IntegrationView]:
     query = IntegrationRow.select().where(IntegrationRow.account == account_id)
-    rows, next_token = keyset_page(query, [IntegrationRow.id], size, token)
+    rows, next_token = keyset_page(query, [IntegrationRow.id], size, token, ("integrations", account_id))
     return Page([_integration_view(db, r) for r in rows], next_token, query.count())
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from makersync.daemon.domain.views import (
@@ -90,6 +91,17 @@ def _overwrite(row: tuple[Any, ...]) -> OverwriteView:
     return OverwriteView(sid(pull_id), overwritten_at, values)
 
 
+def _zero_like(amount: Decimal, total: Decimal | None) -> Decimal:
+    """A zero ``amount`` with the decimal places of ``total`` ('0' stored for
+    "no refunds" shows as '0.00' beside a '12.50' total, and stays '0' beside
+    a JPY '1200'); any other amount as stored. Only the view: stored values
+    and record hashes keep the stored form."""
+    if amount != 0 or total is None or not total.is_finite():
+        return amount
+    places = total.as_tuple().exponent
+    return Decimal(0).scaleb(places) if isinstance(places, int) and places < 0 else Decimal(0)
+
+
 def _views(rows: list[tuple[Any, ...]]) -> list[OrderView]:
     """Views of the order rows (``_ORDERS`` columns) with their children."""
     ids = [row[0] for row in rows]
@@ -105,7 +117,7 @@ def _views(rows: list[tuple[Any, ...]]) -> list[OrderView]:
             external_id=external_id or "", order_number=order_number, status=status,
             channel_status=channel_status, placed_at=placed_at, modified_at=modified_at,
             shipped_at=shipped_at, cancelled_at=cancelled_at, location_id=sid(location), currency=currency,
-            subtotal=subtotal, shipping=shipping, tax=tax, discount=discount, total=total, refunded=refunded,
+            subtotal=subtotal, shipping=shipping, tax=tax, discount=discount, total=total, refunded=_zero_like(refunded, total),
             fulfillment=fulfillment, note=note, locally_edited=locally_edited, last_pull_id=sid(last_pull_id),
             copied_from_order_id=sid(copied_from),
             lines=[_line(r) for r in lines[ident]],
@@ -167,7 +179,8 @@ def list_orders(
 ) -> Page[OrderView]:
     """Orders newest placed first, then by id; ``placed_to`` exclusive.
     Raises InvalidArgument for a token that is not from this list."""
-    key = decode_key(token, _SORT_KEY)
+    scope = ("orders", account_id, store_id, placed_from, placed_to)
+    key = decode_key(token, _SORT_KEY, scope)
     conditions, params = _filter(account_id, store_id, placed_from, placed_to)
     is_dated = placed_from is not None or placed_to is not None
     total = _count(db, conditions, params) if is_dated else _kept_count(account_id, store_id)
@@ -177,5 +190,5 @@ def list_orders(
         params += [OrderRow.placed_at.db_value(key[0]), key[1]]
     rows = _ORDERS.fetch(f"WHERE {' AND '.join(conditions)} ORDER BY {placed} DESC, {ident} DESC LIMIT {p}",
                          [*params, size + 1])
-    next_token = encode_key([rows[size - 1][8], rows[size - 1][0]]) if len(rows) > size else ""
+    next_token = encode_key([rows[size - 1][8], rows[size - 1][0]], scope) if len(rows) > size else ""
     return Page(_views(rows[:size]), next_token, total)

@@ -4,7 +4,11 @@ scripts can trust, ``--json`` output, one-line errors."""
 from __future__ import annotations
 
 import csv
+import os
 import socket
+import subprocess
+import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -155,6 +159,10 @@ def test_connect_pull_and_read_the_books(ms, daemon, tmp_path: Path):
     with (out_dir / "orders.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == exported["rows"]["orders.csv"] == len(orders)  # the copy was deleted
+    unrefunded = [r for r in rows if Decimal(r["refunded"]) == 0]
+    assert unrefunded and all(  # "0.00" beside a "12.50" total, not "0"
+        Decimal(r["refunded"]).as_tuple().exponent == Decimal(r["total"]).as_tuple().exponent for r in unrefunded
+    )
     assert {"orders.csv", "order_lines.csv", "fees.csv", "products.csv"} == {p.name for p in out_dir.iterdir()}
     assert exported["rows"]["order_lines.csv"] >= len(orders)
 
@@ -288,3 +296,29 @@ def test_pull_with_progress_bar_prints_a_counts_table(ms_tables, ms, daemon):
     assert r.code == 0, r.err
     assert "orders_created" in r.out  # the counts table
     assert "succeeded" in r.err and "100%" in r.err  # the progress bar, on stderr
+
+
+def _with_stdout_closed(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``makersync *argv`` in a process whose stdout's reader has already
+    gone, as in ``makersync orders 1 | head -1`` once head has its line."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "makersync.clients.cli", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "tables"])
+def test_closed_stdout_pipe_exits_quietly(ms, daemon, as_json):
+    """A reader that stops early (``| head -1``) ends the command without a
+    traceback or an error line, with the status of a process ended by SIGPIPE."""
+    account = new_account(ms)
+    ms("locations", "create", account["id"], "Shelf")
+    flags = ["--address", daemon.address, *(["--json"] if as_json else [])]
+    for command in (["accounts", "list"], ["locations", "list", account["id"]]):
+        done = _with_stdout_closed(*flags, *command)
+        assert (done.returncode, done.stderr) == (cli.EXIT_BROKEN_PIPE, ""), command
+    helped = _with_stdout_closed(*flags, "--help")  # argparse itself ignores the closed pipe
+    assert helped.returncode in (0, cli.EXIT_BROKEN_PIPE) and helped.stderr == ""

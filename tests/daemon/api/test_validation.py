@@ -156,6 +156,37 @@ def test_bad_page_token_is_invalid(api):
     assert details.startswith("page_token:")
 
 
+def test_page_token_of_another_account_is_invalid_naming_page_token(api):
+    """A ListLocations token of one account used on another is refused, not an empty page."""
+    first, second = api.create_account(), api.create_account("Other")
+    for name in ("A", "B", "C"):
+        api.accounts.CreateLocation(accounts_pb2.CreateLocationRequest(account_id=first.id, name=name), timeout=5)
+    page = api.accounts.ListLocations(accounts_pb2.ListLocationsRequest(account_id=first.id, page_size=2), timeout=5)
+    assert page.next_page_token
+    code, details = code_of(lambda: api.accounts.ListLocations(
+        accounts_pb2.ListLocationsRequest(account_id=second.id, page_token=page.next_page_token), timeout=5))
+    assert code == INVALID
+    assert details == "page_token: was issued for another request: keep the filters of the first page"
+    rest = api.accounts.ListLocations(accounts_pb2.ListLocationsRequest(
+        account_id=first.id, page_size=2, page_token=page.next_page_token), timeout=5)
+    assert [loc.name for loc in [*page.locations, *rest.locations]] == ["A", "B", "C"]
+
+
+def test_list_channels_token_pages_and_is_refused_on_another_list(api):
+    """ListChannels pages with its own tokens; another list's token is refused."""
+    first = api.integrations.ListChannels(integrations_pb2.ListChannelsRequest(page_size=1), timeout=5)
+    everything = api.integrations.ListChannels(integrations_pb2.ListChannelsRequest(), timeout=5)
+    names, token = [c.name for c in first.channels], first.next_page_token
+    while token:
+        page = api.integrations.ListChannels(
+            integrations_pb2.ListChannelsRequest(page_size=1, page_token=token), timeout=5)
+        names, token = names + [c.name for c in page.channels], page.next_page_token
+    assert names == [c.name for c in everything.channels] and len(names) > 1
+    code, details = code_of(lambda: api.accounts.ListAccounts(
+        accounts_pb2.ListAccountsRequest(page_token=first.next_page_token), timeout=5))
+    assert (code, details.split(":")[0]) == (INVALID, "page_token")
+
+
 AMAZON_CREDENTIALS = {
     "client_id": "amzn1.application-oa2-client.canary", "client_secret": "amzn-secret-canary-0001",
     "refresh_token": "Atzr|refresh-canary-0001", "region": "na", "marketplace_ids": "ATVPDKIKX0DER",

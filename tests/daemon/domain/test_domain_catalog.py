@@ -212,3 +212,27 @@ def test_get_order_lists_lines_by_position_and_refunds_by_id(db, books):
     assert [ln.position for ln in view.lines] == [0, 1, 2, 3]
     assert [ln.unit_price for ln in view.lines][1:] == [Decimal("1.50")] * 3
     assert [r.external_id for r in view.refunds][-1] == "R-late" and len(view.refunds) == 2
+
+
+@pytest.mark.parametrize(("currency", "total", "shown"), [("USD", "12.50", "0.00"), ("JPY", "1200", "0")])
+def test_order_without_refunds_shows_zero_refunded_like_its_total(db, books, currency, total, shown):
+    """A zero refunded amount has the total's decimal places in the view and the
+    API; the stored value (and so the record hash) is untouched."""
+    from makersync.daemon.api.convert import order_to_proto
+
+    account = books.account()
+    store = books.store(account)
+    order = books.order(store, total=total)
+    RefundRow.delete().where(RefundRow.order == order).execute()
+    OrderRow.update(currency=currency).where(OrderRow.id == order).execute()
+    refunded_order = books.order(store, total=total)
+    OrderRow.update(currency=currency, refunded=Decimal("7.5")).where(OrderRow.id == refunded_order).execute()
+
+    view = catalog.get_order(db, str(order))
+    assert order_to_proto(view).refunded.amount == shown
+    assert order_to_proto(view).total.amount == total
+    listed = {o.id: order_to_proto(o) for o in catalog.list_orders(db, account.id).items}
+    assert listed[str(order)].refunded.amount == shown
+    assert listed[str(refunded_order)].refunded.amount == "7.5"  # a real refund shows as stored
+    stored = OrderRow.select(OrderRow.refunded).where(OrderRow.id == order).tuples().get()[0]
+    assert str(stored) == "0"
