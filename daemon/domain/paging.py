@@ -18,7 +18,7 @@ from typing import Any
 
 from makersync.daemon.domain.errors import InvalidArgument, NotFound
 
-DEFAULT_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _MAX_ID = 2**63 - 1
 

@@ -220,3 +220,18 @@ def test_dates_at_the_ends_of_the_calendar_are_refused_naming_the_field(api, cal
     assert field in info.value.details()
     accounts = api.accounts.ListAccounts(accounts_pb2.ListAccountsRequest(), timeout=5).accounts
     assert [a.name for a in accounts] == ["Ada's Studio"]  # nothing else was written
+
+
+def test_page_size_zero_means_the_documented_default_of_100(api):
+    """The proto comments: page_size 0 means the server's default (100)."""
+    account = api.create_account()
+    for n in range(101):
+        api.accounts.CreateLocation(accounts_pb2.CreateLocationRequest(account_id=account.id, name=f"Shelf {n}"),
+                                    timeout=5)
+    first = api.accounts.ListLocations(accounts_pb2.ListLocationsRequest(account_id=account.id), timeout=5)
+    assert len(first.locations) == 100 and first.next_page_token
+    rest = api.accounts.ListLocations(accounts_pb2.ListLocationsRequest(
+        account_id=account.id, page_token=first.next_page_token), timeout=5)
+    names = [loc.name for loc in [*first.locations, *rest.locations]]
+    assert not rest.next_page_token and len(names) == len(set(names))
+    assert {f"Shelf {n}" for n in range(101)} <= set(names)
