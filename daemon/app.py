@@ -201,14 +201,15 @@ class DaemonApp:
         register_secrets(cls, final)
         repaired = dom_integrations.reconnect_store(
             self.db, self.box, account_id, channel, external_shop_id=info.external_shop_id,
-            warnings=info.warnings, reachable_since=info.reachable_since, credentials=final)
+            warnings=info.warnings, reachable_since=info.reachable_since, reach=info.reach,
+            credentials=final)
         if repaired is not None:
             return repaired
         view = dom_integrations.record_store(
             self.db, self.clock, self.plans, self.box, account_id, channel, channels,
             external_shop_id=info.external_shop_id, shop_name=info.name, currency=info.currency,
-            warnings=info.warnings, reachable_since=info.reachable_since, credentials=final,
-            display_name=display_name)
+            warnings=info.warnings, reachable_since=info.reachable_since, reach=info.reach,
+            credentials=final, display_name=display_name)
         self.runner.wake()
         return view
 

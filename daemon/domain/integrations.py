@@ -195,6 +195,7 @@ def record_store(
     currency: str = "",
     warnings: Collection[str] = (),
     reachable_since: datetime | None = None,
+    reach: timedelta | None = None,
     credentials: Mapping[str, str],
     display_name: str = "",
 ) -> StoreView:
@@ -240,6 +241,7 @@ def record_store(
                 "credentials_encrypted": token,
                 "warnings": list(warnings),
                 "reachable_since": reachable_since,
+                "reach_s": _seconds(reach),
                 "connected_at": now,
             },
         )
@@ -316,6 +318,7 @@ def reconnect_store(
     external_shop_id: str,
     warnings: Collection[str] = (),
     reachable_since: datetime | None = None,
+    reach: timedelta | None = None,
     credentials: Mapping[str, str],
 ) -> StoreView | None:
     """Connecting a shop that is already connected repairs it: the store keeps
@@ -329,7 +332,13 @@ def reconnect_store(
         if store_id is None:
             return None
         q.update_store(db, store_id, {"credentials_encrypted": token, "state": "active", "last_error": "",
-                                      "warnings": list(warnings), "reachable_since": reachable_since})
+                                      "warnings": list(warnings), "reachable_since": reachable_since,
+                                      "reach_s": _seconds(reach)})
         schedule.mark_changed(db)  # active again: automatic pulls resume at once
         view = q.fetch_store(db, store_id)
     return view
+
+
+def _seconds(reach: timedelta | None) -> int | None:
+    """A channel's rolling reach as stored (whole seconds; None: no limit)."""
+    return None if reach is None else int(reach.total_seconds())

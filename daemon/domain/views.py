@@ -9,7 +9,7 @@ the view's ``currency`` field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -89,7 +89,8 @@ class StoreView:
     connected_at: datetime
     state: str  # 'active' | 'needs_reconnect'
     warnings: list[str]
-    reachable_since: datetime | None
+    reachable_since: datetime | None  # the fixed limit the channel declared; see rules.reachable_since
+    reach: timedelta | None  # the rolling one (R2)
     last_error: str
     last_pull: PullView | None
     next_automatic_pull_at: datetime | None

@@ -35,7 +35,7 @@ _CHUNK = 500
 
 _STORES = RowReader(StoreRow, (
     "id", "integration", "account", "channel", "external_shop_id", "name", "currency", "connected_at",
-    "state", "warnings", "reachable_since", "last_error", "next_automatic_pull_at",
+    "state", "warnings", "reachable_since", "reach_s", "last_error", "next_automatic_pull_at",
 ))
 _PULLS = RowReader(PullRow, (
     "id", "store", "account_id", "kind", "dry_run", "state", "window_start", "window_end", "modified_since",
