@@ -183,7 +183,7 @@ class DaemonApp:
         ctx.save_credentials = saved.append
         # a person waits on Connect: fail fast when the channel cannot be reached
         ctx.max_retries, ctx.timeout_s = CONNECT_MAX_RETRIES, CONNECT_TIMEOUT_S
-        dom_integrations.check_store_quota(self.db, account_id, self.plans)
+        dom_integrations.check_store_quota(self.db, self.clock, self.plans, account_id)
         account = dom_accounts.get_account(self.db, self.clock, self.plans, account_id)
         ctx.floor = rules.day_start_utc(account.floor_date, account.time_zone)  # reach warnings only past it (R2)
         instance = cls(ctx)

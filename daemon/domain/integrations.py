@@ -168,16 +168,13 @@ def list_integrations(
         return q.list_integrations(db, ident, size, page_token)
 
 
-def check_store_quota(db: Database, account_id: str, plans: Mapping[str, Plan]) -> None:
+def check_store_quota(db: Database, clock: Clock, plans: Mapping[str, Plan], account_id: str) -> None:
     """Refuse one more store when the account's plan limit is reached (R1).
 
     Call before contacting the channel; ``record_store`` checks again.
     Raises NotFound (account), QuotaExceeded naming the plan and its limit."""
-    ident = parse_id(account_id, "account_id", "account")
     with db.read_tx():
-        account = qa.fetch_account(db, plans, datetime.now().astimezone(), ident)
-    if account is None:
-        raise NotFound("account_id", f"no account {account_id!r}")
+        account = require_account(db, clock, plans, account_id)
     _quota(account, plans)
 
 
