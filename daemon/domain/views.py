@@ -19,7 +19,9 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a list call. ``next_page_token`` is '' on the last page;
-    ``total_size`` is the count of all matches where the call computes it, else -1."""
+    ``total_size`` is the count of all matches where the call computes it, else -1.
+    Only ListOrders returns a total, so only list_orders counts: a COUNT
+    whose result no response carries is a wasted scan on every page."""
 
     items: list[T]
     next_page_token: str = ""

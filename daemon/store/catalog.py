@@ -144,7 +144,7 @@ def product_account(db: Database, product_id: int) -> int | None:
 def list_products(db: Database, account_id: int, size: int, token: str) -> Page[ProductView]:
     query = ProductRow.select().where(ProductRow.account == account_id)
     rows, next_token = keyset_page(query, [ProductRow.created_at, ProductRow.id], size, token)
-    return Page(_product_views(rows), next_token, query.count())
+    return Page(_product_views(rows), next_token)
 
 
 def insert_product(db: Database, fields: Mapping[str, Any]) -> int:
@@ -201,9 +201,8 @@ def list_fees(
         query = query.where(FeeRow.occurred_at >= occurred_from)
     if occurred_to is not None:
         query = query.where(FeeRow.occurred_at < occurred_to)
-    total = query.count()
     rows, next_token = keyset_page(query, [FeeRow.occurred_at, FeeRow.id], size, token, True)
-    return Page(_fee_views(rows), next_token, total)
+    return Page(_fee_views(rows), next_token)
 
 
 def delete_fee(db: Database, fee_id: int) -> None:

@@ -41,7 +41,7 @@ def fetch_pull(db: Database, pull_id: int) -> PullView | None:
 def list_pulls(db: Database, store_id: int, channel: str, size: int, token: str) -> Page[PullView]:
     query = PullRow.select().where(PullRow.store == store_id)
     rows, next_token = keyset_page(query, [PullRow.created_at, PullRow.id], size, token, True)
-    return Page([_view(r, channel) for r in rows], next_token, query.count())
+    return Page([_view(r, channel) for r in rows], next_token)
 
 
 def insert_pull(
