@@ -183,7 +183,7 @@ class DaemonApp:
         ctx.save_credentials = saved.append
         # a person waits on Connect: fail fast when the channel cannot be reached
         ctx.max_retries, ctx.timeout_s = CONNECT_MAX_RETRIES, CONNECT_TIMEOUT_S
-        dom_integrations.check_store_quota(self.db, account_id, self.plans)
+        dom_integrations.check_store_quota(self.db, self.clock, self.plans, account_id)
         account = dom_accounts.get_account(self.db, self.clock, self.plans, account_id)
         ctx.floor = rules.day_start_utc(account.floor_date, account.time_zone)  # reach warnings only past it (R2)
         instance = cls(ctx)
@@ -201,14 +201,15 @@ class DaemonApp:
         register_secrets(cls, final)
         repaired = dom_integrations.reconnect_store(
             self.db, self.box, account_id, channel, external_shop_id=info.external_shop_id,
-            warnings=info.warnings, reachable_since=info.reachable_since, credentials=final)
+            warnings=info.warnings, reachable_since=info.reachable_since, reach=info.reach,
+            credentials=final)
         if repaired is not None:
             return repaired
         view = dom_integrations.record_store(
             self.db, self.clock, self.plans, self.box, account_id, channel, channels,
             external_shop_id=info.external_shop_id, shop_name=info.name, currency=info.currency,
-            warnings=info.warnings, reachable_since=info.reachable_since, credentials=final,
-            display_name=display_name)
+            warnings=info.warnings, reachable_since=info.reachable_since, reach=info.reach,
+            credentials=final, display_name=display_name)
         self.runner.wake()
         return view
 

@@ -210,6 +210,17 @@ def validate_manual_range(
         )
 
 
+def reachable_since(now: datetime, fixed: datetime | None, reach: timedelta | None) -> datetime | None:
+    """The earliest instant a store's channel can read at ``now`` (R2): the
+    later of the fixed instant it declared on connect and ``now - reach`` for
+    a rolling limit (Shopify's last 60 days); None when neither limits it.
+    Evaluated per pull, never stored: the rolling limit moves with time."""
+    rolling = now - reach if reach is not None else None
+    if fixed is None or rolling is None:
+        return fixed or rolling
+    return max(fixed, rolling)
+
+
 def automatic_window_start(
     high_water: datetime | None,
     floor_start: datetime,

@@ -306,4 +306,5 @@ class Scheduler:
         floor = floor_start(row.start_date, row.time_zone, plan.lookback_days, now)
         overlap = timedelta(minutes=self.app.config.scheduler.overlap_minutes)
         return plan_window(kind="automatic", now=now, floor=floor, stored_start=floor, stored_end=now,
-                           high_water=row.high_water, reachable_since=row.reachable_since, overlap=overlap)
+                           high_water=row.high_water,
+                           reachable_since=rules.reachable_since(now, row.reachable_since, row.reach), overlap=overlap)

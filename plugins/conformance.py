@@ -151,6 +151,10 @@ class ChannelConformance:
         info = h.channel.connect()
         assert info.external_shop_id, "connect must return the shop's external id"
         assert info.name, "connect must name the shop"
+        assert info.reach is None or info.reach > timedelta(0), (
+            "ShopInfo.reach is how far back from each pull the credentials read (R2): positive, or None")
+        assert info.reachable_since is None or info.reachable_since <= h.clock.now(), (
+            "ShopInfo.reachable_since is a fixed instant in the past; a limit of the last N days is `reach`")
 
     def test_full_pull_equals_ground_truth(self) -> None:
         """Every page read to the end; records equal the truth to the cent."""

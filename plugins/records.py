@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _json_string  # json.dumps' own
 from typing import Any, Generic, TypeVar
@@ -282,14 +282,24 @@ class CredentialField:
 class ShopInfo:
     """What ``Channel.connect`` learns about the shop.
 
-    ``reachable_since``: the earliest instant the channel lets these
-    credentials read (Shopify without ``read_all_orders``), None if no limit."""
+    ``reach``: how far back from the moment it reads the channel lets these
+    credentials read (Shopify without ``read_all_orders``: the last 60 days),
+    None if no rolling limit. The daemon evaluates it again for every pull
+    (``now - reach`` when the pull plans its window, R2), so a store connected
+    a month ago is not taken to still read back to connect time minus 60 days.
+
+    ``reachable_since``: a fixed earliest instant these credentials can read
+    (history that does not exist before it), None if none. Use ``reach`` for a
+    limit that moves with time; channels written before ``reach`` existed
+    keep working, their instant taken as fixed. Where both are set the later
+    of the two applies."""
 
     external_shop_id: str
     name: str
     currency: str = ""
     warnings: tuple[str, ...] = ()
     reachable_since: datetime | None = None
+    reach: timedelta | None = None
 
 
 # --- canonical JSON -------------------------------------------------------

@@ -144,13 +144,16 @@ def pull_to_proto(p: v.PullView) -> pb.PullJob:
     return msg
 
 
-def store_to_proto(s: v.StoreView) -> pb.Store:
+def store_to_proto(s: v.StoreView, now: datetime) -> pb.Store:
+    """``now`` places the channel's rolling reach: the store shows how far
+    back its channel can read today, as the next pull will (R2)."""
     msg = _set(
         pb.Store(), id=s.id, integration_id=s.integration_id, account_id=s.account_id,
         channel=s.channel, external_shop_id=s.external_shop_id, name=s.name, currency=s.currency,
         connected_at=timestamp_to_proto(s.connected_at),
         state=enum_to_proto(pb.StoreState, "STORE_STATE", s.state),
-        reachable_since=timestamp_to_proto(s.reachable_since), last_error=scrub(s.last_error),
+        reachable_since=timestamp_to_proto(rules.reachable_since(now, s.reachable_since, s.reach)),
+        last_error=scrub(s.last_error),
         last_pull=pull_to_proto(s.last_pull) if s.last_pull else None,
         next_automatic_pull_at=timestamp_to_proto(s.next_automatic_pull_at),
         initial_pull_id=s.initial_pull_id,
@@ -159,14 +162,14 @@ def store_to_proto(s: v.StoreView) -> pb.Store:
     return msg
 
 
-def integration_to_proto(i: v.IntegrationView) -> pb.Integration:
+def integration_to_proto(i: v.IntegrationView, now: datetime) -> pb.Integration:
     msg = _set(
         pb.Integration(), id=i.id, account_id=i.account_id, channel=i.channel,
         automatic_updates=i.automatic_updates, automatic_shipped_date=i.automatic_shipped_date,
         automatic_shipped_date_since=timestamp_to_proto(i.automatic_shipped_date_since),
         default_location_id=i.default_location_id, created_at=timestamp_to_proto(i.created_at),
     )
-    msg.stores.extend(store_to_proto(s) for s in i.stores)
+    msg.stores.extend(store_to_proto(s, now) for s in i.stores)
     return msg
 
 

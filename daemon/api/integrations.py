@@ -57,7 +57,7 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
         access.check_account(account_id)
         validate.credentials(request.credentials)
         view = self.app.connect(account_id, channel, dict(request.credentials), request.display_name)
-        return convert.store_to_proto(view)
+        return convert.store_to_proto(view, self.app.clock.now())
 
     def Disconnect(self, request: pb.DisconnectRequest, context: grpc.ServicerContext) -> pb.DisconnectResponse:
         store_id = validate.require_id(request.store_id, "store_id")
@@ -80,7 +80,7 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
                 request.default_location_id if request.HasField("default_location_id") else None
             ),
         )
-        return convert.integration_to_proto(view)
+        return convert.integration_to_proto(view, self.app.clock.now())
 
     def ListIntegrations(
         self, request: pb.ListIntegrationsRequest, context: grpc.ServicerContext
@@ -90,8 +90,9 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
         page = integrations.list_integrations(
             self.app.db, account_id, validate.page_size(request.page_size), request.page_token
         )
+        now = self.app.clock.now()
         return pb.ListIntegrationsResponse(
-            integrations=[convert.integration_to_proto(i) for i in page.items],
+            integrations=[convert.integration_to_proto(i, now) for i in page.items],
             next_page_token=page.next_page_token,
         )
 
@@ -99,4 +100,4 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
         store_id = validate.require_id(request.store_id, "store_id")
         view = integrations.get_store(self.app.db, store_id)
         access.check_account(view.account_id, "store_id")
-        return convert.store_to_proto(view)
+        return convert.store_to_proto(view, self.app.clock.now())

@@ -168,16 +168,13 @@ def list_integrations(
         return q.list_integrations(db, ident, size, page_token)
 
 
-def check_store_quota(db: Database, account_id: str, plans: Mapping[str, Plan]) -> None:
+def check_store_quota(db: Database, clock: Clock, plans: Mapping[str, Plan], account_id: str) -> None:
     """Refuse one more store when the account's plan limit is reached (R1).
 
     Call before contacting the channel; ``record_store`` checks again.
     Raises NotFound (account), QuotaExceeded naming the plan and its limit."""
-    ident = parse_id(account_id, "account_id", "account")
     with db.read_tx():
-        account = qa.fetch_account(db, plans, datetime.now().astimezone(), ident)
-    if account is None:
-        raise NotFound("account_id", f"no account {account_id!r}")
+        account = require_account(db, clock, plans, account_id)
     _quota(account, plans)
 
 
@@ -195,6 +192,7 @@ def record_store(
     currency: str = "",
     warnings: Collection[str] = (),
     reachable_since: datetime | None = None,
+    reach: timedelta | None = None,
     credentials: Mapping[str, str],
     display_name: str = "",
 ) -> StoreView:
@@ -240,6 +238,7 @@ def record_store(
                 "credentials_encrypted": token,
                 "warnings": list(warnings),
                 "reachable_since": reachable_since,
+                "reach_s": _seconds(reach),
                 "connected_at": now,
             },
         )
@@ -316,6 +315,7 @@ def reconnect_store(
     external_shop_id: str,
     warnings: Collection[str] = (),
     reachable_since: datetime | None = None,
+    reach: timedelta | None = None,
     credentials: Mapping[str, str],
 ) -> StoreView | None:
     """Connecting a shop that is already connected repairs it: the store keeps
@@ -329,7 +329,13 @@ def reconnect_store(
         if store_id is None:
             return None
         q.update_store(db, store_id, {"credentials_encrypted": token, "state": "active", "last_error": "",
-                                      "warnings": list(warnings), "reachable_since": reachable_since})
+                                      "warnings": list(warnings), "reachable_since": reachable_since,
+                                      "reach_s": _seconds(reach)})
         schedule.mark_changed(db)  # active again: automatic pulls resume at once
         view = q.fetch_store(db, store_id)
     return view
+
+
+def _seconds(reach: timedelta | None) -> int | None:
+    """A channel's rolling reach as stored (whole seconds; None: no limit)."""
+    return None if reach is None else int(reach.total_seconds())

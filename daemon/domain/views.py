@@ -9,7 +9,7 @@ the view's ``currency`` field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -19,7 +19,9 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a list call. ``next_page_token`` is '' on the last page;
-    ``total_size`` is the count of all matches where the call computes it, else -1."""
+    ``total_size`` is the count of all matches where the call computes it, else -1.
+    Only ListOrders returns a total, so only list_orders counts: a COUNT
+    whose result no response carries is a wasted scan on every page."""
 
     items: list[T]
     next_page_token: str = ""
@@ -89,7 +91,8 @@ class StoreView:
     connected_at: datetime
     state: str  # 'active' | 'needs_reconnect'
     warnings: list[str]
-    reachable_since: datetime | None
+    reachable_since: datetime | None  # the fixed limit the channel declared; see rules.reachable_since
+    reach: timedelta | None  # the rolling one (R2)
     last_error: str
     last_pull: PullView | None
     next_automatic_pull_at: datetime | None

@@ -20,6 +20,7 @@ import httpx
 import peewee
 import structlog
 
+from makersync.daemon import rules
 from makersync.daemon.engine.events import PullEvents
 from makersync.daemon.engine.waiting import PullClock, StopRequested
 from makersync.daemon.engine.windows import floor_start, plan_window
@@ -215,7 +216,8 @@ class PullEngine:
         floor = floor_start(plan.account_start_date, plan.account_time_zone, lookback, now)
         window = plan_window(kind=plan.kind, now=now, floor=floor, stored_start=plan.window_start,
                              stored_end=plan.window_end, high_water=plan.high_water_mark,
-                             reachable_since=plan.reachable_since, overlap=self.settings.overlap)
+                             reachable_since=rules.reachable_since(now, plan.reachable_since, plan.reach),
+                             overlap=self.settings.overlap)
         pullstate.save_window(self.db, plan.pull_id, window.placed_from, window.placed_to,
                               window.modified_since, now, window.warnings, store_id=plan.store_id,
                               lease=(self.settings.owner, claim.token, self.settings.lease_s))

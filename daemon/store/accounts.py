@@ -73,7 +73,7 @@ def list_accounts(
     rows, next_token = keyset_page(AccountRow.select(), [AccountRow.id], size, token, ("accounts",))
     counts = _store_counts([r.id for r in rows])
     items = [account_view(r, plans, now, counts.get(r.id, 0)) for r in rows]
-    return Page(items, next_token, AccountRow.select().count())
+    return Page(items, next_token)
 
 
 def fetch_location(db: Database, location_id: int) -> LocationView | None:
@@ -96,7 +96,7 @@ def insert_location(db: Database, now: datetime, account_id: int, name: str) -> 
 def list_locations(db: Database, account_id: int, size: int, token: str) -> Page[LocationView]:
     query = LocationRow.select().where(LocationRow.account == account_id)
     rows, next_token = keyset_page(query, [LocationRow.id], size, token, ("locations", account_id))
-    return Page([location_view(r) for r in rows], next_token, query.count())
+    return Page([location_view(r) for r in rows], next_token)
 
 
 def account_exists(db: Database, account_id: int) -> bool:

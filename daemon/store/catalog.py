@@ -146,7 +146,7 @@ def list_products(db: Database, account_id: int, size: int, token: str) -> Page[
     rows, next_token = keyset_page(
         query, [ProductRow.created_at, ProductRow.id], size, token, ("products", account_id)
     )
-    return Page(_product_views(rows), next_token, query.count())
+    return Page(_product_views(rows), next_token)
 
 
 def insert_product(db: Database, fields: Mapping[str, Any]) -> int:
@@ -203,10 +203,9 @@ def list_fees(
         query = query.where(FeeRow.occurred_at >= occurred_from)
     if occurred_to is not None:
         query = query.where(FeeRow.occurred_at < occurred_to)
-    total = query.count()
     scope = ("fees", account_id, store_id, occurred_from, occurred_to)
     rows, next_token = keyset_page(query, [FeeRow.occurred_at, FeeRow.id], size, token, scope, descending=True)
-    return Page(_fee_views(rows), next_token, total)
+    return Page(_fee_views(rows), next_token)
 
 
 def delete_fee(db: Database, fee_id: int) -> None:

@@ -4,7 +4,7 @@ tuples for speed, become views in ``order_reads``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from makersync.daemon import rules
 from makersync.daemon.domain.views import (
@@ -106,6 +106,7 @@ def store_view(row: StoreRow, last_pull: PullView | None, initial_pull_id: str =
         state=row.state,
         warnings=list(row.warnings or []),
         reachable_since=row.reachable_since,
+        reach=None if row.reach_s is None else timedelta(seconds=row.reach_s),
         last_error=row.last_error,
         last_pull=last_pull,
         next_automatic_pull_at=row.next_automatic_pull_at,

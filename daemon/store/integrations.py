@@ -35,7 +35,7 @@ _CHUNK = 500
 
 _STORES = RowReader(StoreRow, (
     "id", "integration", "account", "channel", "external_shop_id", "name", "currency", "connected_at",
-    "state", "warnings", "reachable_since", "last_error", "next_automatic_pull_at",
+    "state", "warnings", "reachable_since", "reach_s", "last_error", "next_automatic_pull_at",
 ))
 _PULLS = RowReader(PullRow, (
     "id", "store", "account_id", "kind", "dry_run", "state", "window_start", "window_end", "modified_since",
@@ -106,7 +106,7 @@ def list_stores(db: Database, account_id: int | None, size: int, token: str) -> 
         if account_id is not None:
             where, params = f"{where} AND s.{_STORES.column('account')} = {p}", [*params, account_id]
         views = _read_stores(db, where, params)
-    return Page(views, next_token, query.count())
+    return Page(views, next_token)
 
 
 def _read_stores(db: Database, where: str, params: list[Any]) -> list[StoreView]:
@@ -176,7 +176,7 @@ def list_integrations(
 ) -> Page[IntegrationView]:
     query = IntegrationRow.select().where(IntegrationRow.account == account_id)
     rows, next_token = keyset_page(query, [IntegrationRow.id], size, token, ("integrations", account_id))
-    return Page([_integration_view(db, r) for r in rows], next_token, query.count())
+    return Page([_integration_view(db, r) for r in rows], next_token)
 
 
 def default_locations(db: Database, account_id: int) -> list[tuple[str, int]]:

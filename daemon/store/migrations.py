@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import peewee as pw
 
 from makersync.daemon.store.db import Database, database_proxy
-from makersync.daemon.store.models import ALL_MODELS, OrderCountRow, ScheduleEpochRow
+from makersync.daemon.store.models import ALL_MODELS, OrderCountRow, ScheduleEpochRow, StoreRow
 
 Migration = Callable[[Database], None]
 _MIGRATION_LOCK_KEY = 0x6D6B7379  # "mksy": the advisory lock migrations hold on PostgreSQL
@@ -190,8 +190,31 @@ def _autoincrement_ddl(ddl: str, table: str, new_name: str) -> str:
     return f'CREATE TABLE "{new_name}" ({body}'
 
 
+_ROLLING_REACH_S = {"shopify": 60 * 86400, "amazon": 730 * 86400}
+"""What the built-in channels' stored ``reachable_since`` meant before
+migration 6: the last 60 days (Shopify without ``read_all_orders``), the last
+two years (Amazon), counted from connect time."""
+
+
+def _m6_rolling_reach(db: Database) -> None:
+    """A channel's reach is relative to now (R2): a Shopify app without
+    ``read_all_orders`` reads the last 60 days of *today*, not of the day the
+    store was connected, so storing ``connect - 60 days`` let later pulls claim
+    days the channel could no longer read. Stores keep the rolling limit as
+    ``reach_s`` and the engine places it per pull. The built-in channels'
+    instants become their rolling reach; another channel's stays a fixed
+    instant, as its SDK contract said. (On a new database migration 1 has
+    created the column already.)"""
+    table, column = StoreRow._meta.table_name, StoreRow.reach_s.column_name
+    if column not in {c.name for c in db.pw.get_columns(table)}:
+        db.pw.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER")
+    for channel, reach_s in _ROLLING_REACH_S.items():
+        (StoreRow.update(reach_s=reach_s, reachable_since=None)
+         .where(StoreRow.channel == channel, StoreRow.reachable_since.is_null(False)).execute())
+
+
 MIGRATIONS: list[Migration] = [_m1_create_tables, _m2_order_list_indexes, _m3_schedule_epoch,
-                               _m4_order_counts, _m5_ids_never_reused]
+                               _m4_order_counts, _m5_ids_never_reused, _m6_rolling_reach]
 
 
 def latest_version() -> int:

@@ -83,7 +83,8 @@ class StoreRow(BaseRow):
     credentials_encrypted = pw.TextField()
     state = pw.TextField(default="active")  # 'active' | 'needs_reconnect'
     warnings = JsonField(default=list)
-    reachable_since = UTCDateTimeField(null=True)
+    reachable_since = UTCDateTimeField(null=True)  # a fixed limit the channel declared (R2)
+    reach_s = pw.IntegerField(null=True)  # a rolling one: pulls read back to now - reach_s at most (R2)
     connected_at = UTCDateTimeField()
     last_error = pw.TextField(default="")
     high_water_mark = UTCDateTimeField(null=True)

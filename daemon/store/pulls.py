@@ -43,7 +43,7 @@ def list_pulls(db: Database, store_id: int, channel: str, size: int, token: str)
     rows, next_token = keyset_page(
         query, [PullRow.created_at, PullRow.id], size, token, ("pulls", store_id), descending=True
     )
-    return Page([_view(r, channel) for r in rows], next_token, query.count())
+    return Page([_view(r, channel) for r in rows], next_token)
 
 
 def insert_pull(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from makersync.daemon.store import leases, schedule
@@ -46,6 +46,7 @@ class PullPlan:
     store_state: str
     high_water_mark: datetime | None
     reachable_since: datetime | None
+    reach: timedelta | None
     account_start_date: date
     account_time_zone: str
     account_plan: str
@@ -70,6 +71,7 @@ def load_plan(db: Database, pull_id: int) -> PullPlan | None:
         throttled=row.throttled, set_aside_count=row.set_aside_count, cancel_requested=row.cancel_requested,
         credentials_encrypted=store.credentials_encrypted, store_state=store.state,
         high_water_mark=store.high_water_mark, reachable_since=store.reachable_since,
+        reach=None if store.reach_s is None else timedelta(seconds=store.reach_s),
         account_start_date=account.start_date, account_time_zone=account.time_zone, account_plan=account.plan,
         default_location_id=integ.default_location_id, automatic_shipped_date_since=since,
     )

@@ -41,6 +41,7 @@ _SLOT = StoreRow.next_automatic_pull_at.column_name
 _COLUMNS = ", ".join([
     f"s.{StoreRow.id.column_name}", f"s.{StoreRow.account.column_name}", f"s.{StoreRow.state.column_name}",
     f"s.{_SLOT}", f"s.{StoreRow.high_water_mark.column_name}", f"s.{StoreRow.reachable_since.column_name}",
+    f"s.{StoreRow.reach_s.column_name}",
     f"a.{AccountRow.plan.column_name}", f"a.{AccountRow.time_zone.column_name}",
     f"a.{AccountRow.daily_pull_hour.column_name}", f"a.{AccountRow.start_date.column_name}",
     f"i.{IntegrationRow.automatic_updates.column_name}",
@@ -59,6 +60,7 @@ class ScheduleRow:
     next_at: datetime | None
     high_water: datetime | None
     reachable_since: datetime | None
+    reach: timedelta | None
     plan: str
     time_zone: str
     daily_hour: int
@@ -72,11 +74,12 @@ def _instant(value: datetime) -> Any:
 
 
 def _from_db(row: Sequence[Any]) -> ScheduleRow:
-    sid, aid, state, slot, high, reach, plan, tz, hour, start, auto = row
+    sid, aid, state, slot, high, reachable, reach_s, plan, tz, hour, start, auto = row
     conv = StoreRow.next_automatic_pull_at.python_value
     return ScheduleRow(
         store_id=int(sid), account_id=int(aid), state=state, next_at=conv(slot), high_water=conv(high),
-        reachable_since=conv(reach), plan=plan, time_zone=tz, daily_hour=int(hour),
+        reachable_since=conv(reachable), reach=None if reach_s is None else timedelta(seconds=int(reach_s)),
+        plan=plan, time_zone=tz, daily_hour=int(hour),
         start_date=start if isinstance(start, date) else date.fromisoformat(str(start)),
         automatic_updates=bool(auto))
 

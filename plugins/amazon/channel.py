@@ -153,15 +153,15 @@ class AmazonChannel(Channel):
         first = found[active[0]]
         reach = None
         if any(m not in LONG_HISTORY_MARKETPLACES for m in active):
-            reach = self.clock.now() - timedelta(days=self.max_lookback_days)
-            if self.is_floor_out_of_reach(reach):
+            reach = timedelta(days=self.max_lookback_days)  # two years back from each pull, not from connect (R2)
+            if self.is_floor_out_of_reach(self.clock.now() - reach):
                 warnings.append("Amazon returns no orders older than two years (R2)")
         return ShopInfo(
             external_shop_id=self.seller_id,
             name=str(first.get("storeName") or first["marketplace"].get("name") or self.seller_id),
             currency=str(first["marketplace"].get("defaultCurrencyCode") or ""),
             warnings=tuple(warnings),
-            reachable_since=reach,
+            reach=reach,
         )
 
     # -- orders -------------------------------------------------------------------------

@@ -147,11 +147,16 @@ class ShopifyChannel(Channel):
         if isinstance(install, dict):
             self.scopes = frozenset(s["handle"] for s in install.get("accessScopes") or ())
 
-    def reachable_since(self) -> datetime | None:
-        """The earliest order these credentials can see (R2), None if all."""
+    def reach(self) -> timedelta | None:
+        """How far back from now these credentials see orders (R2), None if all."""
         if self.scopes is None or "read_all_orders" in self.scopes:
             return None
-        return self.clock.now() - timedelta(days=LIMITED_HISTORY_DAYS)
+        return timedelta(days=LIMITED_HISTORY_DAYS)
+
+    def reachable_since(self) -> datetime | None:
+        """The earliest order these credentials can see now (R2), None if all."""
+        reach = self.reach()
+        return None if reach is None else self.clock.now() - reach
 
     # -- the contract ------------------------------------------------------------
 
@@ -173,7 +178,7 @@ class ShopifyChannel(Channel):
         shop = data["shop"]
         return ShopInfo(external_shop_id=gid_id(shop["id"]), name=str(shop["name"]),
                         currency=str(shop["currencyCode"]), warnings=tuple(warnings),
-                        reachable_since=self.reachable_since())
+                        reach=self.reach())
 
     def iter_orders(self, window: Window, cursor: Cursor | None = None) -> Iterator[Page[OrderRecord]]:
         cur = dict(cursor or {})

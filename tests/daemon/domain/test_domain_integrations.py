@@ -19,13 +19,13 @@ from makersync.daemon.store.models import ProductRow, TombstoneRow
 CHANNELS = ("etsy", "shopify", "amazon")
 
 
-def test_store_limit_refused_and_nothing_written(db, books, plans, rows):
+def test_store_limit_refused_and_nothing_written(db, clock, books, plans, rows):
     """R1: the trial plan allows 2 stores; a third is refused naming the plan, nothing changes."""
     account = books.account(plan="trial")
     books.store(account)
     books.store(account, channel="shopify")
     with pytest.raises(QuotaExceeded) as err:
-        integrations.check_store_quota(db, account.id, plans)
+        integrations.check_store_quota(db, clock, plans, account.id)
     assert "plan trial allows 2" in str(err.value) and str(err.value).endswith("(R1)")
     before = rows()
     with pytest.raises(QuotaExceeded):
@@ -33,12 +33,12 @@ def test_store_limit_refused_and_nothing_written(db, books, plans, rows):
     assert rows() == before
 
 
-def test_store_quota_unlimited_on_growth(db, books, plans):
+def test_store_quota_unlimited_on_growth(db, clock, books, plans):
     """R1: growth has no store limit."""
     account = books.account(plan="growth")
     for _ in range(3):
         books.store(account)
-    integrations.check_store_quota(db, account.id, plans)
+    integrations.check_store_quota(db, clock, plans, account.id)
 
 
 def test_many_stores_per_channel_allowed(db, books):

@@ -463,4 +463,4 @@ def test_r2_amazon_store_not_warned_when_floor_within_two_years(harness: Books) 
     account = harness.account(plan="business", start_date="2025-11-27")
     store = dom_integrations.get_store(harness.app.db, harness.connect(account, "amazon"))
     assert not [w for w in store.warnings if "two years" in w]
-    assert store.reachable_since == harness.clock.now() - timedelta(days=730)
+    assert store.reach == timedelta(days=730)

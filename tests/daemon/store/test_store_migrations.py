@@ -114,7 +114,7 @@ def test_migration_5_upgrades_a_version_4_sqlite_database_so_ids_are_never_reuse
     before = _max_ids(db, ("stores", "pulls", "orders", "order_lines"))
     rows, schema = snapshot(), _indexes_and_triggers(db)
 
-    assert migrations.migrate(db) == [5]
+    assert migrations.migrate(db, migrations.MIGRATIONS[:5]) == [5]
     assert snapshot() == rows and _indexes_and_triggers(db) == schema
     assert db.pw.execute_sql("PRAGMA foreign_key_check").fetchall() == []
     assert db.pw.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -157,4 +157,38 @@ def test_migration_5_refuses_to_rebuild_with_foreign_keys_on(tmp_path, clock, pl
     with pytest.raises(migrations.MigrationFailed, match="foreign keys on"), db.write_tx():
         migrations.MIGRATIONS[4](db)
     assert db.pw.execute_sql("SELECT COUNT(*) FROM orders").fetchone()[0] == 1
+    db.close()
+
+
+def test_migration_6_makes_the_built_in_channels_reach_rolling(tmp_path, clock, plans, box):
+    """R2: a version 5 database stored Shopify's and Amazon's reach as an
+    instant counted from connect. After the upgrade those stores carry a
+    rolling reach (60 days, two years) that each pull places again; another
+    channel's instant stays fixed; a store without a limit keeps none."""
+    from datetime import timedelta
+
+    from makersync.daemon.domain import integrations
+    from makersync.daemon.store.models import StoreRow
+    from tests.daemon.conftest import Books
+
+    db = open_database(None, tmp_path)
+    migrations.migrate(db, migrations.MIGRATIONS[:5])
+    books = Books(db, clock, plans, box)
+    account = books.account()
+    stores = {channel: books.store(account, channel) for channel in ("shopify", "amazon", "etsy")}
+    unlimited = books.store(account, "etsy")
+    since = {"shopify": clock.now() - timedelta(days=60), "amazon": clock.now() - timedelta(days=730),
+             "etsy": clock.now() - timedelta(days=5)}
+    for channel, store in stores.items():
+        db.pw.execute_sql("UPDATE stores SET reachable_since = ? WHERE id = ?",
+                          (StoreRow.reachable_since.db_value(since[channel]), int(store.id)))
+    db.pw.execute_sql("ALTER TABLE stores DROP COLUMN reach_s")  # version 5 had none
+
+    assert migrations.migrate(db) == [6]
+    got = {c: integrations.get_store(db, s.id) for c, s in stores.items()}
+    assert (got["shopify"].reach, got["shopify"].reachable_since) == (timedelta(days=60), None)
+    assert (got["amazon"].reach, got["amazon"].reachable_since) == (timedelta(days=730), None)
+    assert (got["etsy"].reach, got["etsy"].reachable_since) == (None, since["etsy"])
+    plain = integrations.get_store(db, unlimited.id)
+    assert (plain.reach, plain.reachable_since) == (None, None)
     db.close()

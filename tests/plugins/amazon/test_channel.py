@@ -195,7 +195,7 @@ def test_connect_names_the_shop_and_says_how_far_back_orders_go(clock: FakeClock
     sim = AmazonSimulator.create(clock=clock, orders=5)
     info = make(sim, clock)[0].connect()
     assert (info.external_shop_id, info.name, info.currency) == (sim.seller_id, sim.store_name, "USD")
-    assert info.reachable_since == clock.now() - timedelta(days=730)
+    assert info.reach == timedelta(days=730) and info.reachable_since is None  # from each pull, not connect
 
 
 def test_connect_warns_of_the_two_year_limit_only_when_the_floor_is_older_r2(clock: FakeClock) -> None:
@@ -207,7 +207,7 @@ def test_connect_warns_of_the_two_year_limit_only_when_the_floor_is_older_r2(clo
         channel = make(sim, clock)[0]
         channel.ctx.floor = clock.now() - timedelta(days=days)
         info = channel.connect()
-        assert info.reachable_since == clock.now() - timedelta(days=730)
+        assert info.reach == timedelta(days=730)
         warned[days] = any("two years" in w for w in info.warnings)
     assert warned == {366: False, 729: False, 731: True}
 

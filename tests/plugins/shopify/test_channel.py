@@ -188,7 +188,7 @@ def test_without_read_all_orders_connect_warns_and_no_older_order_returned_r2(ma
     info = rig.channel.connect()
     horizon = rig.clock.now() - timedelta(days=60)
     assert any("read_all_orders" in w for w in info.warnings)
-    assert info.reachable_since == horizon
+    assert info.reach == timedelta(days=60) and info.reachable_since is None  # rolling, not fixed (R2)
     assert rig.channel.max_lookback_days == 0
     window = rig.window()
     orders, listings, fees = pull_all(rig, window)
@@ -205,7 +205,7 @@ def test_read_all_orders_warning_only_when_the_floor_is_older_than_60_days_r2(ma
     for days in (30, 61):
         rig.channel.ctx.floor = rig.clock.now() - timedelta(days=days)
         info = rig.channel.connect()
-        assert info.reachable_since == rig.clock.now() - timedelta(days=60)
+        assert info.reach == timedelta(days=60)
         warned[days] = any("read_all_orders" in w for w in info.warnings)
     assert warned == {30: False, 61: True}
 
@@ -223,7 +223,7 @@ def test_connect_names_shop_and_scopes(make_rig: MakeRig) -> None:
     rig = make_rig()
     info = rig.channel.connect()
     assert (info.external_shop_id, info.name, info.currency) == (str(rig.sim.shop_id), "Maker Sim Studio", "USD")
-    assert info.warnings == () and info.reachable_since is None
+    assert info.warnings == () and info.reachable_since is None and info.reach is None
 
 
 def test_connect_without_read_orders_refused(make_rig: MakeRig) -> None:
